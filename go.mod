@@ -1,0 +1,3 @@
+module github.com/tripleo-go/tripleo
+
+go 1.26

@@ -1,0 +1,29 @@
+// Package tripleo is a Go SDK for deploying and running bare-metal clouds the
+// way TripleO ("OpenStack on OpenStack") meant to: a small self-hosted cloud
+// (the undercloud) enrolls real machines through their BMCs, deploys tested
+// golden disk images onto them, renders each node's configuration from
+// metadata it delivers, reacts when that metadata changes, and orchestrates
+// the production cloud (the overcloud) declaratively.
+//
+// # Map: which package replaces which TripleO tool
+//
+//	TripleO tool                              package
+//	----------------------------------------  -------------------------------
+//	diskimage-builder                         image
+//	os-apply-config                           config, cmd/os-apply-config
+//	os-collect-config + os-refresh-config     refresh, cmd/os-collect-config,
+//	  (+ dib-run-parts)                         cmd/os-refresh-config
+//	Nova baremetal / Ironic                   provision, drivers/ipmi,
+//	                                            drivers/redfish, drivers/ironic
+//	Heat                                      orchestrate, drivers/heat
+//	the undercloud / overcloud lifecycle      tripleo (this package)
+//
+// Domain packages define small portable interfaces and an embedded default
+// that needs no server; drivers under drivers/ implement the same interfaces
+// on real protocols (IPMI, Redfish) and real OpenStack services (Ironic,
+// Heat). A driver joins a registry by URL scheme in its init function, so a
+// program's import list decides which drivers it has.
+//
+// Not every package in the map exists yet: each lands with the issue that
+// builds it, and the README lists what is there today.
+package tripleo
