@@ -1,0 +1,451 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// ErrTemplate is wrapped by every error about a template (see TemplateError).
+var ErrTemplate = errors.New("template error")
+
+// TemplateError is an error in one template: a syntax error, a failing
+// executable template, an unreadable file.
+type TemplateError struct {
+	File string // the template's path (or name)
+	Line int    // 1-based line of the fault; 0 when it has none
+	Err  error  // the cause
+}
+
+func (e *TemplateError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("template %s line %d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("template %s: %v", e.File, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// Is reports whether target is ErrTemplate.
+func (e *TemplateError) Is(target error) bool { return target == ErrTemplate }
+
+// Renderer turns one template into the content of one file. Implementations
+// must be safe for concurrent use.
+type Renderer interface {
+	// Render renders the template src, named name (for errors), against
+	// data (normally a *Object).
+	Render(name string, src []byte, data any) ([]byte, error)
+}
+
+// Mustache renders os-apply-config's mustache dialect: pystache 0.6.0 with
+// missing tags ignored, no HTML escaping, and Python's json.dumps as the
+// coercion of every value that is not a string. The package documentation
+// lists the rules. The zero value is ready to use and renders partials as
+// empty text.
+type Mustache struct {
+	// Partials loads the template of a {{>name}} tag. It returns ok false
+	// when there is no such partial (which renders empty). Nil means no
+	// partials. PartialsDir gives os-apply-config's behaviour.
+	Partials func(name string) (src string, ok bool, err error)
+}
+
+// PartialsDir returns a Mustache.Partials loader that reads name +
+// ".mustache" from dir, as pystache does from the working directory when
+// os-apply-config runs (dir "."). A missing file is no partial.
+func PartialsDir(dir string) func(name string) (string, bool, error) {
+	return func(name string) (string, bool, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name+".mustache"))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return "", false, nil
+			}
+			return "", false, err
+		}
+		if !utf8.Valid(b) {
+			return "", false, fmt.Errorf("partial %q is not UTF-8", name)
+		}
+		return string(b), true, nil
+	}
+}
+
+// maxPartialDepth bounds partials that include themselves.
+const maxPartialDepth = 100
+
+// Render implements Renderer.
+func (m Mustache) Render(name string, src []byte, data any) ([]byte, error) {
+	if !utf8.Valid(src) {
+		return nil, &TemplateError{File: name, Line: lineOf(src, firstInvalidUTF8(src)), Err: errors.New("not valid UTF-8")}
+	}
+	tree, err := parseMustache(string(src), defaultDelims)
+	if err != nil {
+		err.File = name
+		return nil, err
+	}
+	r := mrender{m: m, stack: []any{data}}
+	out, rerr := r.nodes(nil, tree, 0)
+	if rerr != nil {
+		return nil, &TemplateError{File: name, Err: rerr}
+	}
+	return out, nil
+}
+
+// ParseMustache checks a template's syntax without rendering it, returning
+// a *TemplateError for a mismatched or unclosed section or a bad delimiter
+// change.
+func ParseMustache(name string, src []byte) error {
+	if !utf8.Valid(src) {
+		return &TemplateError{File: name, Line: lineOf(src, firstInvalidUTF8(src)), Err: errors.New("not valid UTF-8")}
+	}
+	if _, err := parseMustache(string(src), defaultDelims); err != nil {
+		err.File = name
+		return err
+	}
+	return nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func lineOf[T string | []byte](s T, off int) int {
+	n := 1
+	for i := 0; i < off && i < len(s); i++ {
+		if s[i] == '\n' {
+			n++
+		}
+	}
+	return n
+}
+
+type nodeKind uint8
+
+const (
+	nText nodeKind = iota
+	nVar
+	nSection
+	nInverted
+	nPartial
+)
+
+type mnode struct {
+	kind     nodeKind
+	text     string // nText: the text; others: the key
+	indent   string // nPartial: leading whitespace of a standalone partial
+	children []mnode
+}
+
+type delims struct{ open, close string }
+
+var defaultDelims = delims{"{{", "}}"}
+
+// pySpace is Python's \s for str patterns (Unicode whitespace).
+const pySpace = `[\t\n\v\f\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]`
+
+var tagREs sync.Map // delims → *regexp.Regexp
+
+// tagRE returns pystache's tag regular expression for the delimiters,
+// anchored at the start (see parseMustache for why that is equivalent to
+// pystache's unanchored search).
+func tagRE(d delims) *regexp.Regexp {
+	if re, ok := tagREs.Load(d); ok {
+		return re.(*regexp.Regexp)
+	}
+	s := pySpace + `*`
+	pat := `\A([ \t]*)` + regexp.QuoteMeta(d.open) + s + `(?:` +
+		`(=)` + s + `([^\n]+?)` + s + `=|` +
+		`(\{)` + s + `([^\n]+?)` + s + `\}|` +
+		`([!>&/#^]?)` + s + `((?s:.)+?)` +
+		`)` + s + regexp.QuoteMeta(d.close)
+	re := regexp.MustCompile(pat)
+	tagREs.Store(d, re)
+	return re
+}
+
+type openSection struct {
+	kind  nodeKind
+	key   string
+	line  int
+	outer []mnode
+}
+
+// parseMustache parses like pystache's _Parser.parse. pystache searches for
+// its tag pattern `[ \t]*OTAG...` from the current position; the leftmost
+// match can only start in the run of spaces and tabs just before the first
+// opening delimiter at or after that position (a delimiter never starts with
+// blank, since delimiter changes split on white space), so we find that
+// delimiter with strings.Index and try the pattern anchored there, moving to
+// the next delimiter when it does not match, exactly as the search would.
+func parseMustache(tmpl string, d delims) ([]mnode, *TemplateError) {
+	var (
+		cur     []mnode
+		stack   []openSection
+		start   int
+		re      = tagRE(d)
+		openTag = d.open
+	)
+	for pos := start; ; {
+		i := strings.Index(tmpl[pos:], openTag)
+		if i < 0 {
+			break
+		}
+		at := pos + i
+		w := at
+		for w > start && (tmpl[w-1] == ' ' || tmpl[w-1] == '\t') {
+			w--
+		}
+		m := re.FindStringSubmatchIndex(tmpl[w:])
+		if m == nil {
+			pos = at + 1
+			continue
+		}
+		matchIndex, endIndex := w, w+m[1]
+		group := func(n int) (string, bool) {
+			if m[2*n] < 0 {
+				return "", false
+			}
+			return tmpl[w+m[2*n] : w+m[2*n+1]], true
+		}
+		whitespace, _ := group(1)
+		var tagType, key string
+		if _, ok := group(2); ok {
+			tagType, key = "=", must(group(3))
+		} else if _, ok := group(4); ok {
+			tagType, key = "&", must(group(5))
+		} else {
+			tagType, key = must(group(6)), must(group(7))
+		}
+		beginsLine := matchIndex == 0 || tmpl[matchIndex-1] == '\n' || tmpl[matchIndex-1] == '\r'
+		endsLine := endIndex == len(tmpl) || tmpl[endIndex] == '\n' || tmpl[endIndex] == '\r'
+		interpolating := tagType == "" || tagType == "&"
+		if beginsLine && endsLine && !interpolating {
+			if endIndex < len(tmpl) && tmpl[endIndex] == '\r' {
+				endIndex++
+			}
+			if endIndex < len(tmpl) && tmpl[endIndex] == '\n' {
+				endIndex++
+			}
+		} else if whitespace != "" {
+			matchIndex += len(whitespace)
+			whitespace = ""
+		}
+		if start != matchIndex {
+			cur = append(cur, mnode{kind: nText, text: tmpl[start:matchIndex]})
+		}
+		start, pos = endIndex, endIndex
+		line := lineOf(tmpl, w+len(whitespace))
+		switch tagType {
+		case "#", "^":
+			kind := nSection
+			if tagType == "^" {
+				kind = nInverted
+			}
+			stack = append(stack, openSection{kind: kind, key: key, line: line, outer: cur})
+			cur = nil
+		case "/":
+			if len(stack) == 0 {
+				return nil, &TemplateError{Line: line, Err: fmt.Errorf("Section end tag mismatch: %s != None", key)}
+			}
+			top := stack[len(stack)-1]
+			if key != top.key {
+				return nil, &TemplateError{Line: line, Err: fmt.Errorf("Section end tag mismatch: %s != %s", key, top.key)}
+			}
+			stack = stack[:len(stack)-1]
+			cur = append(top.outer, mnode{kind: top.kind, text: key, children: cur})
+		case "!":
+		case "=":
+			parts := strings.FieldsFunc(key, isPySpace)
+			if len(parts) < 2 {
+				return nil, &TemplateError{Line: line, Err: fmt.Errorf("invalid delimiter change %q: want two delimiters separated by white space", key)}
+			}
+			d = delims{parts[0], parts[1]}
+			re, openTag = tagRE(d), d.open
+		case ">":
+			cur = append(cur, mnode{kind: nPartial, text: key, indent: whitespace})
+		default: // "" and "&"
+			cur = append(cur, mnode{kind: nVar, text: key})
+		}
+	}
+	if len(stack) > 0 {
+		// pystache silently returns the innermost open section's text as
+		// the whole template, losing everything before it. We refuse.
+		top := stack[len(stack)-1]
+		return nil, &TemplateError{Line: top.line, Err: fmt.Errorf("unclosed section %q", top.key)}
+	}
+	if start != len(tmpl) {
+		cur = append(cur, mnode{kind: nText, text: tmpl[start:]})
+	}
+	return cur, nil
+}
+
+func must(s string, _ bool) string { return s }
+
+func isPySpace(r rune) bool {
+	switch {
+	case r >= '\t' && r <= '\r', r >= 0x1c && r <= 0x20, r == 0x85, r == 0xa0, r == 0x1680,
+		r >= 0x2000 && r <= 0x200a, r == 0x2028, r == 0x2029, r == 0x202f, r == 0x205f, r == 0x3000:
+		return true
+	}
+	return false
+}
+
+type mrender struct {
+	m     Mustache
+	stack []any
+}
+
+// missing is what pystache resolves a missing name to: the empty string.
+const missing = ""
+
+// lookup resolves a name as pystache's ContextStack.get does: "." is the
+// top of the stack; otherwise the first dotted part is looked up in the
+// objects of the stack, innermost first, and later parts only in objects.
+func (r *mrender) lookup(name string) any {
+	if name == "." {
+		return r.stack[len(r.stack)-1]
+	}
+	first, rest, dotted := strings.Cut(name, ".")
+	var v any = missing
+	found := false
+	for i := len(r.stack) - 1; i >= 0; i-- {
+		if o, ok := r.stack[i].(*Object); ok {
+			if x, ok := o.Get(first); ok {
+				v, found = x, true
+				break
+			}
+		}
+	}
+	if !found {
+		return missing
+	}
+	for dotted {
+		var part string
+		part, rest, dotted = strings.Cut(rest, ".")
+		o, ok := v.(*Object)
+		if !ok {
+			return missing
+		}
+		if v, ok = o.Get(part); !ok {
+			return missing
+		}
+	}
+	return v
+}
+
+// truthy is Python's truth value of a JSON value.
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case Int:
+		return x != "0"
+	case float64:
+		return x != 0 || math.IsNaN(x)
+	case []any:
+		return len(x) > 0
+	case *Object:
+		return x.Len() > 0
+	}
+	return true
+}
+
+func (r *mrender) nodes(dst []byte, nodes []mnode, depth int) ([]byte, error) {
+	for i := range nodes {
+		n := &nodes[i]
+		switch n.kind {
+		case nText:
+			dst = append(dst, n.text...)
+		case nVar:
+			switch v := r.lookup(n.text).(type) {
+			case string:
+				dst = append(dst, v...)
+			case nil:
+			default:
+				dst = AppendJSON(dst, v)
+			}
+		case nSection:
+			v := r.lookup(n.text)
+			if !truthy(v) {
+				continue
+			}
+			items, isList := v.([]any)
+			if !isList {
+				items = []any{v}
+			}
+			for _, it := range items {
+				r.stack = append(r.stack, it)
+				var err error
+				dst, err = r.nodes(dst, n.children, depth)
+				r.stack = r.stack[:len(r.stack)-1]
+				if err != nil {
+					return nil, err
+				}
+			}
+		case nInverted:
+			if truthy(r.lookup(n.text)) {
+				continue
+			}
+			var err error
+			if dst, err = r.nodes(dst, n.children, depth); err != nil {
+				return nil, err
+			}
+		case nPartial:
+			if r.m.Partials == nil {
+				continue
+			}
+			if depth >= maxPartialDepth {
+				return nil, fmt.Errorf("partial %q: nested more than %d deep", n.text, maxPartialDepth)
+			}
+			src, ok, err := r.m.Partials(n.text)
+			if err != nil {
+				return nil, fmt.Errorf("partial %q: %w", n.text, err)
+			}
+			if !ok {
+				continue
+			}
+			if n.indent != "" {
+				src = indentLines(src, n.indent)
+			}
+			tree, perr := parseMustache(src, defaultDelims)
+			if perr != nil {
+				return nil, fmt.Errorf("partial %q: %w", n.text, perr)
+			}
+			if dst, err = r.nodes(dst, tree, depth+1); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return dst, nil
+}
+
+// indentLines prefixes every line that has a character other than the
+// newline with indent (pystache's re.sub('^(.)', indent + r'\1', re.M)).
+func indentLines(s, indent string) string {
+	var b strings.Builder
+	atStart := true
+	for i := 0; i < len(s); i++ {
+		if atStart && s[i] != '\n' {
+			b.WriteString(indent)
+		}
+		b.WriteByte(s[i])
+		atStart = s[i] == '\n'
+	}
+	return b.String()
+}

@@ -1,0 +1,614 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxIntDigits is Python 3.11's limit on the digits of an int parsed from
+// text (sys.get_int_max_str_digits); json.loads refuses longer integers.
+const maxIntDigits = 4300
+
+// maxDepth bounds the nesting of decoded JSON, where Python would raise
+// RecursionError at about 1,000 levels.
+const maxDepth = 10000
+
+// SyntaxError is a JSON syntax error with the byte offset, line and column
+// where it was found.
+type SyntaxError struct {
+	Msg    string // what is wrong, e.g. "Expecting ',' delimiter"
+	Offset int    // byte offset of the error in the input
+	Line   int    // 1-based line
+	Column int    // 1-based column, in bytes
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s: line %d column %d (char %d)", e.Msg, e.Line, e.Column, e.Offset)
+}
+
+// DecodeJSON parses data as Python's json.loads does, into the values listed
+// in value.go: objects keep their key order (a duplicate key keeps its first
+// position and its last value), integers are exact up to Python's 4,300
+// digits, NaN, Infinity and -Infinity are accepted, and overflowing floats
+// become infinities. A lone UTF-16 surrogate escape (\ud800) is kept as its
+// three-byte WTF-8 form so that AppendJSON writes it back unchanged. The
+// input must be UTF-8 without a byte-order mark.
+func DecodeJSON(data []byte) (any, error) {
+	d := decoder{s: data}
+	d.skipSpace()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skipSpace()
+	if d.i != len(d.s) {
+		return nil, d.errorf("Extra data")
+	}
+	return v, nil
+}
+
+type decoder struct {
+	s []byte
+	i int
+}
+
+func (d *decoder) errorf(format string, args ...any) error {
+	line, col := 1, 1
+	for _, c := range d.s[:min(d.i, len(d.s))] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return &SyntaxError{Msg: fmt.Sprintf(format, args...), Offset: d.i, Line: line, Column: col}
+}
+
+func (d *decoder) skipSpace() {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) hasPrefix(p string) bool {
+	return len(d.s)-d.i >= len(p) && string(d.s[d.i:d.i+len(p)]) == p
+}
+
+func (d *decoder) value(depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, d.errorf("Nesting deeper than %d levels", maxDepth)
+	}
+	if d.i >= len(d.s) {
+		return nil, d.errorf("Expecting value")
+	}
+	switch c := d.s[d.i]; {
+	case c == '{':
+		return d.object(depth)
+	case c == '[':
+		return d.array(depth)
+	case c == '"':
+		d.i++
+		return d.str()
+	case c == 'n' && d.hasPrefix("null"):
+		d.i += 4
+		return nil, nil
+	case c == 't' && d.hasPrefix("true"):
+		d.i += 4
+		return true, nil
+	case c == 'f' && d.hasPrefix("false"):
+		d.i += 5
+		return false, nil
+	case c == 'N' && d.hasPrefix("NaN"):
+		d.i += 3
+		return math.NaN(), nil
+	case c == 'I' && d.hasPrefix("Infinity"):
+		d.i += 8
+		return math.Inf(1), nil
+	case c == '-' && d.hasPrefix("-Infinity"):
+		d.i += 9
+		return math.Inf(-1), nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	}
+	return nil, d.errorf("Expecting value")
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func (d *decoder) number() (any, error) {
+	start := d.i
+	if d.s[d.i] == '-' {
+		d.i++
+	}
+	switch {
+	case d.i < len(d.s) && d.s[d.i] == '0':
+		d.i++
+	case d.i < len(d.s) && isDigit(d.s[d.i]):
+		for d.i < len(d.s) && isDigit(d.s[d.i]) {
+			d.i++
+		}
+	default:
+		d.i = start
+		return nil, d.errorf("Expecting value")
+	}
+	isFloat := false
+	if d.i+1 < len(d.s) && d.s[d.i] == '.' && isDigit(d.s[d.i+1]) {
+		isFloat = true
+		d.i += 2
+		for d.i < len(d.s) && isDigit(d.s[d.i]) {
+			d.i++
+		}
+	}
+	if d.i < len(d.s) && (d.s[d.i] == 'e' || d.s[d.i] == 'E') {
+		j := d.i + 1
+		if j < len(d.s) && (d.s[j] == '+' || d.s[j] == '-') {
+			j++
+		}
+		if j < len(d.s) && isDigit(d.s[j]) {
+			for j < len(d.s) && isDigit(d.s[j]) {
+				j++
+			}
+			isFloat = true
+			d.i = j
+		}
+	}
+	text := string(d.s[start:d.i])
+	if !isFloat {
+		digits := strings.TrimPrefix(text, "-")
+		if len(digits) > maxIntDigits {
+			d.i = start
+			return nil, d.errorf("Exceeds the limit (%d digits) for integer string conversion", maxIntDigits)
+		}
+		if digits == "0" {
+			return Int("0"), nil
+		}
+		return Int(text), nil
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		d.i = start
+		return nil, d.errorf("Invalid number %q", text)
+	}
+	return f, nil
+}
+
+func (d *decoder) object(depth int) (any, error) {
+	d.i++ // '{'
+	obj := &Object{}
+	d.skipSpace()
+	if d.i < len(d.s) && d.s[d.i] == '}' {
+		d.i++
+		return obj, nil
+	}
+	for {
+		if d.i >= len(d.s) || d.s[d.i] != '"' {
+			return nil, d.errorf("Expecting property name enclosed in double quotes")
+		}
+		d.i++
+		key, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.i >= len(d.s) || d.s[d.i] != ':' {
+			return nil, d.errorf("Expecting ':' delimiter")
+		}
+		d.i++
+		d.skipSpace()
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		obj.Set(key.(string), v)
+		d.skipSpace()
+		if d.i < len(d.s) && d.s[d.i] == '}' {
+			d.i++
+			return obj, nil
+		}
+		if d.i >= len(d.s) || d.s[d.i] != ',' {
+			return nil, d.errorf("Expecting ',' delimiter")
+		}
+		d.i++
+		d.skipSpace()
+	}
+}
+
+func (d *decoder) array(depth int) (any, error) {
+	d.i++ // '['
+	arr := []any{}
+	d.skipSpace()
+	if d.i < len(d.s) && d.s[d.i] == ']' {
+		d.i++
+		return arr, nil
+	}
+	for {
+		v, err := d.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		arr = append(arr, v)
+		d.skipSpace()
+		if d.i < len(d.s) && d.s[d.i] == ']' {
+			d.i++
+			return arr, nil
+		}
+		if d.i >= len(d.s) || d.s[d.i] != ',' {
+			return nil, d.errorf("Expecting ',' delimiter")
+		}
+		d.i++
+		d.skipSpace()
+	}
+}
+
+// str decodes a string whose opening quote has been consumed.
+func (d *decoder) str() (any, error) {
+	start := d.i
+	// Fast path: no escapes.
+	for d.i < len(d.s) {
+		c := d.s[d.i]
+		if c == '"' {
+			s := string(d.s[start:d.i])
+			d.i++
+			if !utf8.ValidString(s) {
+				d.i = start
+				return nil, d.errorf("Invalid UTF-8 in string")
+			}
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		d.i++
+	}
+	var b strings.Builder
+	b.Write(d.s[start:d.i])
+	for {
+		if d.i >= len(d.s) {
+			return nil, d.errorf("Unterminated string starting at")
+		}
+		c := d.s[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			s := b.String()
+			if !utf8.ValidString(stripSurrogates(s)) {
+				return nil, d.errorf("Invalid UTF-8 in string")
+			}
+			return s, nil
+		case c < 0x20:
+			return nil, d.errorf("Invalid control character at")
+		case c != '\\':
+			b.WriteByte(c)
+			d.i++
+			continue
+		}
+		d.i++ // backslash
+		if d.i >= len(d.s) {
+			return nil, d.errorf("Unterminated string starting at")
+		}
+		e := d.s[d.i]
+		d.i++
+		switch e {
+		case '"', '\\', '/':
+			b.WriteByte(e)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return nil, d.errorf("Invalid \\uXXXX escape")
+			}
+			if r >= 0xd800 && r <= 0xdbff && d.hasPrefix(`\u`) {
+				save := d.i
+				d.i += 2
+				if r2, ok := d.hex4(); ok && r2 >= 0xdc00 && r2 <= 0xdfff {
+					b.WriteRune(0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00))
+					continue
+				}
+				d.i = save
+			}
+			if r >= 0xd800 && r <= 0xdfff {
+				// A lone surrogate: keep its WTF-8 bytes.
+				b.WriteByte(0xed)
+				b.WriteByte(byte(0x80 | (r>>6)&0x3f))
+				b.WriteByte(byte(0x80 | r&0x3f))
+				continue
+			}
+			b.WriteRune(r)
+		default:
+			d.i -= 2
+			return nil, d.errorf("Invalid \\escape")
+		}
+	}
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if len(d.s)-d.i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.s[d.i : d.i+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		default:
+			return 0, false
+		}
+	}
+	d.i += 4
+	return r, true
+}
+
+// isSurrogateAt reports whether s[i:] starts with the WTF-8 encoding of a
+// UTF-16 surrogate, and returns it.
+func isSurrogateAt(s string, i int) (rune, bool) {
+	if i+2 < len(s) && s[i] == 0xed && s[i+1] >= 0xa0 && s[i+1] <= 0xbf && s[i+2] >= 0x80 && s[i+2] <= 0xbf {
+		return 0xd000 | rune(s[i+1]&0x3f)<<6 | rune(s[i+2]&0x3f), true
+	}
+	return 0, false
+}
+
+func stripSurrogates(s string) string {
+	if !strings.Contains(s, "\xed") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if _, ok := isSurrogateAt(s, i); ok {
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// AppendJSON appends v encoded as Python's json.dumps(v) with its default
+// settings: ", " and ": " separators, keys in order, every character
+// outside printable ASCII escaped as \uXXXX, floats in Python's repr
+// (1.0, 1e+16, 1e-07), NaN and Infinity as bare words. Values of types not
+// listed in value.go are encoded as null.
+func AppendJSON(dst []byte, v any) []byte {
+	return appendJSON(dst, v, -1, 0)
+}
+
+// MarshalIndent encodes v as Python's json.dumps(v, indent=indent) does:
+// one item per line indented by indent spaces per level, "," and ": "
+// separators, empty containers as [] and {}.
+func MarshalIndent(v any, indent int) []byte {
+	return appendJSON(nil, v, max(indent, 0), 0)
+}
+
+func appendNewline(dst []byte, indent, level int) []byte {
+	dst = append(dst, '\n')
+	for range indent * level {
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+func appendJSON(dst []byte, v any, indent, level int) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case bool:
+		if x {
+			return append(dst, "true"...)
+		}
+		return append(dst, "false"...)
+	case string:
+		return appendPyString(dst, x)
+	case Int:
+		return append(dst, x...)
+	case float64:
+		return appendPyFloat(dst, x, true)
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case []any:
+		if len(x) == 0 {
+			return append(dst, "[]"...)
+		}
+		dst = append(dst, '[')
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+				if indent < 0 {
+					dst = append(dst, ' ')
+				}
+			}
+			if indent >= 0 {
+				dst = appendNewline(dst, indent, level+1)
+			}
+			dst = appendJSON(dst, e, indent, level+1)
+		}
+		if indent >= 0 {
+			dst = appendNewline(dst, indent, level)
+		}
+		return append(dst, ']')
+	case *Object:
+		if x.Len() == 0 {
+			return append(dst, "{}"...)
+		}
+		dst = append(dst, '{')
+		for i, k := range x.keys {
+			if i > 0 {
+				dst = append(dst, ',')
+				if indent < 0 {
+					dst = append(dst, ' ')
+				}
+			}
+			if indent >= 0 {
+				dst = appendNewline(dst, indent, level+1)
+			}
+			dst = appendPyString(dst, k)
+			dst = append(dst, ": "...)
+			dst = appendJSON(dst, x.vals[k], indent, level+1)
+		}
+		if indent >= 0 {
+			dst = appendNewline(dst, indent, level)
+		}
+		return append(dst, '}')
+	}
+	return append(dst, "null"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendU(dst []byte, r rune) []byte {
+	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+}
+
+// appendPyString appends s as a JSON string with Python's ensure_ascii.
+func appendPyString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			if c == '"' || c == '\\' {
+				dst = append(dst, '\\')
+			}
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch c {
+		case '\n':
+			dst = append(dst, '\\', 'n')
+			i++
+			continue
+		case '\r':
+			dst = append(dst, '\\', 'r')
+			i++
+			continue
+		case '\t':
+			dst = append(dst, '\\', 't')
+			i++
+			continue
+		case '\b':
+			dst = append(dst, '\\', 'b')
+			i++
+			continue
+		case '\f':
+			dst = append(dst, '\\', 'f')
+			i++
+			continue
+		}
+		if r, ok := isSurrogateAt(s, i); ok {
+			dst = appendU(dst, r)
+			i += 3
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		if r >= 0x10000 {
+			r -= 0x10000
+			dst = appendU(dst, 0xd800+(r>>10))
+			dst = appendU(dst, 0xdc00+(r&0x3ff))
+			continue
+		}
+		dst = appendU(dst, r)
+	}
+	return append(dst, '"')
+}
+
+// appendPyFloat appends f as Python's float repr. With json set, infinities
+// and NaN are written as json.dumps does (Infinity, -Infinity, NaN);
+// otherwise as str() does (inf, -inf, nan).
+func appendPyFloat(dst []byte, f float64, json bool) []byte {
+	switch {
+	case math.IsNaN(f):
+		if json {
+			return append(dst, "NaN"...)
+		}
+		return append(dst, "nan"...)
+	case math.IsInf(f, 1):
+		if json {
+			return append(dst, "Infinity"...)
+		}
+		return append(dst, "inf"...)
+	case math.IsInf(f, -1):
+		if json {
+			return append(dst, "-Infinity"...)
+		}
+		return append(dst, "-inf"...)
+	}
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(dst, "-0.0"...)
+		}
+		return append(dst, "0.0"...)
+	}
+	// Shortest digits that round-trip, as Python's repr uses.
+	e := strconv.AppendFloat(nil, f, 'e', -1, 64) // -d.ddde±XX
+	neg := e[0] == '-'
+	if neg {
+		e = e[1:]
+		dst = append(dst, '-')
+	}
+	mant, exps, _ := strings.Cut(string(e), "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	exp, _ := strconv.Atoi(exps)
+	decpt := exp + 1 // value = 0.digits × 10^decpt
+	if decpt <= -4 || decpt > 16 {
+		dst = append(dst, digits[0])
+		if len(digits) > 1 {
+			dst = append(dst, '.')
+			dst = append(dst, digits[1:]...)
+		}
+		dst = append(dst, 'e')
+		if exp < 0 {
+			dst = append(dst, '-')
+			exp = -exp
+		} else {
+			dst = append(dst, '+')
+		}
+		if exp < 10 {
+			dst = append(dst, '0')
+		}
+		return strconv.AppendInt(dst, int64(exp), 10)
+	}
+	switch {
+	case decpt <= 0:
+		dst = append(dst, "0."...)
+		for range -decpt {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, digits...)
+	case decpt >= len(digits):
+		dst = append(dst, digits...)
+		for range decpt - len(digits) {
+			dst = append(dst, '0')
+		}
+		dst = append(dst, ".0"...)
+	default:
+		dst = append(dst, digits[:decpt]...)
+		dst = append(dst, '.')
+		dst = append(dst, digits[decpt:]...)
+	}
+	return dst
+}
