@@ -1,0 +1,107 @@
+package config
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzDecodeJSON checks that whatever DecodeJSON accepts, AppendJSON
+// writes back as JSON that decodes to the same encoding (a fixed point).
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range jsonCorpus {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(mustacheMetadata))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := DecodeJSON(data)
+		if err != nil {
+			return
+		}
+		enc := AppendJSON(nil, v)
+		v2, err := DecodeJSON(enc)
+		if err != nil {
+			t.Fatalf("re-decoding %q: %v", enc, err)
+		}
+		if enc2 := AppendJSON(nil, v2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("not a fixed point:\n%q\n%q", enc, enc2)
+		}
+		ind := MarshalIndent(v, 1)
+		v3, err := DecodeJSON(ind)
+		if err != nil {
+			t.Fatalf("re-decoding indented %q: %v", ind, err)
+		}
+		if enc3 := AppendJSON(nil, v3); !bytes.Equal(enc, enc3) {
+			t.Fatalf("indent changed the value:\n%q\n%q", enc, enc3)
+		}
+	})
+}
+
+// FuzzMustache checks that parsing and rendering never panic, and that
+// rendering is deterministic.
+func FuzzMustache(f *testing.F) {
+	for _, tm := range mustacheCases {
+		f.Add(tm)
+	}
+	f.Add("before {{#s}}inside after")
+	f.Add("{{#a}}{{/b}}")
+	f.Add("{{=<% %>=}}<%#x%><%/x%>")
+	md, err := DecodeJSON([]byte(mustacheMetadata))
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := Mustache{Partials: func(name string) (string, bool, error) {
+		return "partial {{" + name + "}}\n{{>" + name + "}}", true, nil
+	}}
+	f.Fuzz(func(t *testing.T, tmpl string) {
+		out1, err1 := m.Render("fuzz", []byte(tmpl), md)
+		out2, err2 := m.Render("fuzz", []byte(tmpl), md)
+		if (err1 == nil) != (err2 == nil) || !bytes.Equal(out1, out2) {
+			t.Fatalf("not deterministic: %q %v / %q %v", out1, err1, out2, err2)
+		}
+		if perr := ParseMustache("fuzz", []byte(tmpl)); (perr == nil) != (err1 == nil) && err1 != nil && perr != nil {
+			t.Fatalf("parse and render disagree: %v / %v", perr, err1)
+		}
+	})
+}
+
+// FuzzMerge checks Merge's contract on arbitrary pairs of objects: every
+// key of both survives, non-object values of src win, and src is never
+// modified.
+func FuzzMerge(f *testing.F) {
+	f.Add([]byte(`{"a": {"b": 1, "c": [1]}, "d": 2}`), []byte(`{"a": {"b": {"x": 1}}, "e": null}`))
+	f.Add([]byte(`{"a": 1}`), []byte(`{"a": {"b": 2}}`))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		va, err := DecodeJSON(a)
+		if err != nil {
+			return
+		}
+		vb, err := DecodeJSON(b)
+		if err != nil {
+			return
+		}
+		oa, ok1 := va.(*Object)
+		ob, ok2 := vb.(*Object)
+		if !ok1 || !ok2 {
+			return
+		}
+		before := AppendJSON(nil, ob)
+		dst := Clone(oa).(*Object)
+		Merge(dst, ob)
+		Merge(dst, ob) // merging twice is the same as once
+		if !bytes.Equal(before, AppendJSON(nil, ob)) {
+			t.Fatal("Merge modified src")
+		}
+		for _, k := range oa.Keys() {
+			if _, ok := dst.Get(k); !ok {
+				t.Fatalf("key %q of dst lost", k)
+			}
+		}
+		for _, k := range ob.Keys() {
+			got, _ := dst.Get(k)
+			want, _ := ob.Get(k)
+			if _, isObj := want.(*Object); !isObj && !bytes.Equal(AppendJSON(nil, got), AppendJSON(nil, want)) {
+				t.Fatalf("key %q: got %s, want src's %s", k, AppendJSON(nil, got), AppendJSON(nil, want))
+			}
+		}
+	})
+}
