@@ -17,6 +17,20 @@ var ErrUnknownType = errors.New("unknown key type")
 // ErrKeyType is wrapped by FormatKey when a value does not match its type.
 var ErrKeyType = errors.New("value does not match type")
 
+// KeyTypeError is a --key value that does not match its --type. Its text
+// is os-apply-config's.
+type KeyTypeError struct {
+	Value string // Python's str() of the value
+	Type  string // the --type name
+}
+
+func (e *KeyTypeError) Error() string {
+	return fmt.Sprintf("cannot interpret value '%s' as type %s", e.Value, e.Type)
+}
+
+// Is reports whether target is ErrKeyType.
+func (e *KeyTypeError) Is(target error) bool { return target == ErrKeyType }
+
 // KeyTypes lists the --type names os-apply-config validates --key values
 // with, in the order its help text gives them (username is undocumented
 // there).
@@ -93,9 +107,8 @@ func pyInt(s string) (int, error) {
 // lists and booleans, Python's str() otherwise. As in the original, the
 // check runs on Python's str(v), so booleans pass "default" (True) and
 // objects and lists need "raw"; and Python's `$` lets one trailing newline
-// pass. A value that fails the check returns an error wrapping ErrKeyType
-// whose text matches the original's ("cannot interpret value '...' as type
-// T"); an unknown type returns ErrUnknownType.
+// pass. A value that fails the check returns a *KeyTypeError (which is
+// ErrKeyType); an unknown type returns an error wrapping ErrUnknownType.
 func FormatKey(v any, typ string) (string, error) {
 	re, ok := keyTypePatterns[typ]
 	if !ok {
@@ -103,7 +116,7 @@ func FormatKey(v any, typ string) (string, error) {
 	}
 	s := PyStr(v)
 	if !re.MatchString(s) && !(strings.HasSuffix(s, "\n") && re.MatchString(s[:len(s)-1])) {
-		return "", fmt.Errorf("cannot interpret value '%s' as type %s: %w", s, typ, ErrKeyType)
+		return "", &KeyTypeError{Value: s, Type: typ}
 	}
 	switch v.(type) {
 	case *Object, []any, bool:
