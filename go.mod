@@ -1,3 +1,21 @@
 module github.com/tripleo-go/tripleo
 
-go 1.26
+go 1.26.0
+
+require (
+	github.com/anchore/go-lzo v0.1.0 // indirect
+	github.com/bougou/go-ipmi v0.9.1 // indirect
+	github.com/diskfs/go-diskfs v1.9.4 // indirect
+	github.com/djherbis/times v1.6.0 // indirect
+	github.com/elliotwutingfeng/asciiset v0.0.0-20260129054604-cfde2086bc57 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/klauspost/compress v1.18.5 // indirect
+	github.com/pierrec/lz4/v4 v4.1.26 // indirect
+	github.com/pkg/xattr v0.4.12 // indirect
+	github.com/sirupsen/logrus v1.9.4 // indirect
+	github.com/ulikunitz/xz v0.5.15 // indirect
+	github.com/vmware/goipmi v0.0.0-20181114221114-2333cd82d702 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.43.0 // indirect
+)

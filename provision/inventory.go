@@ -1,0 +1,287 @@
+package provision
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Inventory stores nodes. Implementations are safe for concurrent use and
+// return copies: changing a returned *Node changes nothing until Update.
+type Inventory interface {
+	// Create stores a new node; ErrExists if the name is taken.
+	Create(ctx context.Context, n *Node) error
+	// Get returns the named node; ErrNotFound if there is none.
+	Get(ctx context.Context, name string) (*Node, error)
+	// List returns every node, sorted by name.
+	List(ctx context.Context) ([]*Node, error)
+	// Update replaces a stored node; ErrNotFound if there is none.
+	Update(ctx context.Context, n *Node) error
+	// Delete removes the named node; ErrNotFound if there is none.
+	Delete(ctx context.Context, name string) error
+}
+
+// FileInventoryOptions tune [OpenFileInventory]; nil means defaults.
+type FileInventoryOptions struct {
+	// Logger receives a line per write; nil discards.
+	Logger *slog.Logger
+	// Now returns the time stamped in UpdatedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+// FileInventory is the embedded default [Inventory]: every node in one JSON
+// file (mode 0600: it holds BMC passwords), rewritten whole on each change
+// through a temporary file that is fsynced, renamed over the old one, and
+// whose directory is fsynced. A crash at any point leaves either the old or
+// the new content, never a mix; a failed write changes nothing in memory.
+type FileInventory struct {
+	path string
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu    sync.Mutex
+	nodes map[string]*Node
+}
+
+// fileFormat is the file's JSON form.
+type fileFormat struct {
+	Version int          `json:"version"`
+	Nodes   []nodeRecord `json:"nodes"`
+}
+
+// nodeRecord adds the credentials, which Node's own JSON leaves out.
+type nodeRecord struct {
+	*Node
+	Username string `json:"bmc_username,omitempty"`
+	Password string `json:"bmc_password,omitempty"`
+}
+
+const fileVersion = 1
+
+// testHookBeforeRename, when set by tests, runs after the temporary file is
+// written and synced, before the rename; an error aborts the write.
+var testHookBeforeRename func(tmp string) error
+
+// OpenFileInventory opens the inventory file at path, creating nothing
+// until the first change. A missing file is an empty inventory; a file that
+// does not parse is an error naming it. Temporary files left by a crash are
+// removed.
+func OpenFileInventory(path string, opts *FileInventoryOptions) (*FileInventory, error) {
+	inv := &FileInventory{path: path, log: discardLogger(), now: time.Now, nodes: map[string]*Node{}}
+	if opts != nil && opts.Logger != nil {
+		inv.log = opts.Logger
+	}
+	if opts != nil && opts.Now != nil {
+		inv.now = opts.Now
+	}
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")); len(stale) > 0 {
+		for _, s := range stale {
+			_ = os.Remove(s)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return inv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("provision: inventory %s: %w", path, err)
+	}
+	nodes, err := decodeInventory(data)
+	if err != nil {
+		return nil, fmt.Errorf("provision: inventory %s: %w", path, err)
+	}
+	inv.nodes = nodes
+	return inv, nil
+}
+
+func decodeInventory(data []byte) (map[string]*Node, error) {
+	var f fileFormat
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line := 1 + bytes.Count(data[:min(int(se.Offset), len(data))], []byte("\n"))
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		return nil, err
+	}
+	if f.Version != fileVersion {
+		return nil, fmt.Errorf("field version: %d, want %d", f.Version, fileVersion)
+	}
+	nodes := make(map[string]*Node, len(f.Nodes))
+	for i, r := range f.Nodes {
+		if r.Node == nil {
+			return nil, fmt.Errorf("nodes[%d]: null", i)
+		}
+		if err := r.Node.Validate(); err != nil {
+			return nil, fmt.Errorf("nodes[%d]: %w", i, err)
+		}
+		if _, dup := nodes[r.Name]; dup {
+			return nil, fmt.Errorf("nodes[%d]: duplicate name %q", i, r.Name)
+		}
+		r.Node.Credentials = NewCredentials(r.Username, r.Password)
+		nodes[r.Name] = r.Node
+	}
+	return nodes, nil
+}
+
+// Path returns the file's path.
+func (f *FileInventory) Path() string { return f.path }
+
+// Create implements Inventory.
+func (f *FileInventory) Create(ctx context.Context, n *Node) error {
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	return f.change(ctx, func(m map[string]*Node) error {
+		if _, ok := m[n.Name]; ok {
+			return fmt.Errorf("provision: create node %s: %w", n.Name, ErrExists)
+		}
+		c := n.Clone()
+		c.UpdatedAt = f.now().UTC()
+		m[n.Name] = c
+		return nil
+	})
+}
+
+// Get implements Inventory.
+func (f *FileInventory) Get(_ context.Context, name string) (*Node, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, ok := f.nodes[name]
+	if !ok {
+		return nil, fmt.Errorf("provision: node %s: %w", name, ErrNotFound)
+	}
+	return n.Clone(), nil
+}
+
+// List implements Inventory.
+func (f *FileInventory) List(_ context.Context) ([]*Node, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*Node, 0, len(f.nodes))
+	for _, name := range slices.Sorted(maps.Keys(f.nodes)) {
+		out = append(out, f.nodes[name].Clone())
+	}
+	return out, nil
+}
+
+// Update implements Inventory.
+func (f *FileInventory) Update(ctx context.Context, n *Node) error {
+	if err := n.Validate(); err != nil {
+		return err
+	}
+	return f.change(ctx, func(m map[string]*Node) error {
+		if _, ok := m[n.Name]; !ok {
+			return fmt.Errorf("provision: update node %s: %w", n.Name, ErrNotFound)
+		}
+		c := n.Clone()
+		c.UpdatedAt = f.now().UTC()
+		m[n.Name] = c
+		return nil
+	})
+}
+
+// Delete implements Inventory.
+func (f *FileInventory) Delete(ctx context.Context, name string) error {
+	return f.change(ctx, func(m map[string]*Node) error {
+		if _, ok := m[name]; !ok {
+			return fmt.Errorf("provision: delete node %s: %w", name, ErrNotFound)
+		}
+		delete(m, name)
+		return nil
+	})
+}
+
+// change applies mutate to a copy of the nodes, writes the copy, and only
+// then makes it current.
+func (f *FileInventory) change(ctx context.Context, mutate func(map[string]*Node) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := maps.Clone(f.nodes)
+	if err := mutate(next); err != nil {
+		return err
+	}
+	if err := f.write(next); err != nil {
+		return fmt.Errorf("provision: inventory %s: %w", f.path, err)
+	}
+	f.nodes = next
+	return nil
+}
+
+func (f *FileInventory) write(nodes map[string]*Node) error {
+	ff := fileFormat{Version: fileVersion, Nodes: make([]nodeRecord, 0, len(nodes))}
+	for _, name := range slices.Sorted(maps.Keys(nodes)) {
+		n := nodes[name]
+		ff.Nodes = append(ff.Nodes, nodeRecord{Node: n, Username: n.Credentials.Username(), Password: n.Credentials.Password()})
+	}
+	data, err := json.MarshalIndent(ff, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if err := writeFileAtomic(f.path, data, 0o600); err != nil {
+		return err
+	}
+	f.log.Debug("inventory written", "path", f.path, "nodes", len(nodes))
+	return nil
+}
+
+// writeFileAtomic replaces path with data: temp file in the same directory,
+// fsync, rename, fsync of the directory.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(mode); err != nil {
+		return err
+	}
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if testHookBeforeRename != nil {
+		if err = testHookBeforeRename(tmp.Name()); err != nil {
+			return err
+		}
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err = d.Sync(); err != nil && !strings.Contains(err.Error(), "invalid argument") {
+		return err
+	}
+	return nil
+}
