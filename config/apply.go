@@ -1,0 +1,596 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// ApplyOptions configures Apply. A nil *ApplyOptions means all defaults.
+type ApplyOptions struct {
+	// TemplatesDir is the root of the templates tree. "" (or a directory
+	// that does not exist) renders nothing and is not an error, as in the
+	// original.
+	TemplatesDir string
+	// OutputDir is the root the output paths are joined under; "" means "/".
+	// Nothing is ever written outside it.
+	OutputDir string
+	// Renderer renders the templates that are not executable; nil means
+	// Mustache{} (os-apply-config's dialect, without partials).
+	Renderer Renderer
+	// Validate renders every template (executable ones too, as the
+	// original) and parses every .oac file, then stops: nothing is written
+	// and the Result is empty.
+	Validate bool
+	// ExecTimeout bounds the run of each executable template; 0 means
+	// DefaultExecTimeout (one minute).
+	ExecTimeout time.Duration
+	// Env is the environment of executable templates; nil means this
+	// process's environment.
+	Env []string
+	// Logger receives the original's messages at Info level: "writing
+	// <path>", "deleting <path>", "not creating empty <path>" (and
+	// "unchanged <path>" at Debug level). Nil discards them.
+	Logger *slog.Logger
+}
+
+// ChangeKind says what Apply did to a file.
+type ChangeKind int
+
+// The kinds of change.
+const (
+	Created ChangeKind = iota + 1 // the file did not exist
+	Updated                       // the file existed and was replaced
+	Deleted                       // the file was deleted (empty body with allow_empty: false)
+)
+
+// String returns "created", "updated" or "deleted".
+func (k ChangeKind) String() string {
+	switch k {
+	case Created:
+		return "created"
+	case Updated:
+		return "updated"
+	case Deleted:
+		return "deleted"
+	}
+	return fmt.Sprintf("ChangeKind(%d)", int(k))
+}
+
+// Change is one file that Apply created, replaced or deleted.
+type Change struct {
+	Path string // absolute path of the output file
+	Kind ChangeKind
+}
+
+// Result is what Apply did.
+type Result struct {
+	// Changes lists the files created, replaced or deleted, sorted by path.
+	Changes []Change
+	// Unchanged lists the absolute paths of the files whose content, mode
+	// and owner were already right and that were left alone, sorted.
+	Unchanged []string
+}
+
+// ErrUnsafePath is wrapped by the error Apply returns when an output path
+// would leave the output root: through "..", an absolute path, or a symlink
+// in the output tree (a parent directory or the target itself) that
+// resolves outside the root.
+var ErrUnsafePath = errors.New("output path escapes the output root")
+
+// DataPreparer is an optional interface of a Renderer. Apply calls
+// PrepareData once with its data and passes the result instead of the data
+// to every Render of that call, so that a renderer can convert the data
+// once rather than once per template.
+type DataPreparer interface {
+	PrepareData(data any) (any, error)
+}
+
+// Apply renders the templates tree into the output tree, as
+// os-apply-config does (see the package documentation for the rules and for
+// where it deliberately differs). data is the merged, sub-hashed metadata,
+// normally a *Object: the mustache context of rendered templates, and what
+// executable templates read as JSON on stdin.
+//
+// Every template is rendered and every .oac parsed, then every output path
+// is checked, before anything is written: an error in any of them leaves
+// the output tree untouched. Files are written atomically (temporary file
+// in the same directory, fsync, rename, directory fsync).
+//
+// Template errors are *TemplateError or *ExecError (both match
+// ErrTemplate), .oac errors *ControlError, escapes wrap ErrUnsafePath.
+func Apply(ctx context.Context, data any, opts *ApplyOptions) (*Result, error) {
+	var o ApplyOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Renderer == nil {
+		o.Renderer = Mustache{}
+	}
+	if o.OutputDir == "" {
+		o.OutputDir = "/"
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tpls, err := FindTemplates(o.TemplatesDir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := renderAll(ctx, tpls, data, &o)
+	if err != nil {
+		return nil, err
+	}
+	if o.Validate {
+		return &Result{}, nil
+	}
+	acts, err := plan(files, o.OutputDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return commit(ctx, acts, log)
+}
+
+// rendered is one template's output.
+type rendered struct {
+	tpl  Template
+	body []byte
+	ctl  Control
+}
+
+func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) ([]rendered, error) {
+	rdata := data
+	if p, ok := o.Renderer.(DataPreparer); ok && len(tpls) > 0 {
+		var err error
+		if rdata, err = p.PrepareData(data); err != nil {
+			return nil, err
+		}
+	}
+	var stdin []byte // the JSON of data, made on first use
+	out := make([]rendered, 0, len(tpls))
+	for _, t := range tpls {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var body []byte
+		if IsExecutable(t.Path) {
+			if stdin == nil {
+				stdin = AppendJSON(nil, data)
+			}
+			b, err := RunExecutable(ctx, t.Path, stdin, o.Env, o.ExecTimeout)
+			if err != nil {
+				return nil, err
+			}
+			body = b
+		} else {
+			src, err := readTemplate(t.Path)
+			if err != nil {
+				return nil, err
+			}
+			body, err = o.Renderer.Render(t.Path, src, rdata)
+			if err != nil {
+				if te := (*TemplateError)(nil); errors.As(err, &te) {
+					return nil, err
+				}
+				return nil, &TemplateError{File: t.Path, Err: err}
+			}
+		}
+		r := rendered{tpl: t, body: body}
+		if t.Control != "" {
+			b, err := os.ReadFile(t.Control)
+			if err != nil {
+				return nil, &ControlError{Template: t.Path, File: t.Control, Err: err}
+			}
+			c, err := ParseControl(t.Path, b)
+			if err != nil {
+				return nil, err
+			}
+			r.ctl = *c
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// readTemplate reads a template as the original's text mode does: it must
+// be UTF-8, and CRLF and lone CR become LF.
+func readTemplate(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, &TemplateError{File: path, Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		// A FIFO or device would block or never end.
+		return nil, &TemplateError{File: path, Err: fmt.Errorf("not a regular file (%v)", fi.Mode().Type())}
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &TemplateError{File: path, Err: err}
+	}
+	if !utf8.Valid(src) {
+		i := firstInvalidUTF8(src)
+		return nil, &TemplateError{File: path, Line: lineOf(src, i), Err: fmt.Errorf("not valid UTF-8 (byte offset %d)", i)}
+	}
+	return normalizeNewlines(src), nil
+}
+
+// normalizeNewlines turns CRLF and lone CR into LF (Python's universal
+// newlines).
+func normalizeNewlines(b []byte) []byte {
+	if bytes.IndexByte(b, '\r') < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\r' {
+			out = append(out, '\n')
+			if i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return out
+}
+
+type actKind int
+
+const (
+	actWrite actKind = iota
+	actDelete
+	actSkipEmpty
+	actUnchanged
+)
+
+// action is what commit does for one file.
+type action struct {
+	kind    actKind
+	path    string // absolute output path
+	display string // the path as the original logs it
+	body    []byte
+	mode    fs.FileMode // with the special bits, for actWrite
+	uid     int         // -1: leave as created
+	gid     int
+	exists  bool
+	tmp     string // the temporary file, once written
+}
+
+// plan checks every output path and decides what to do with each file,
+// reading the output tree but changing nothing.
+func plan(files []rendered, outDir string) ([]*action, error) {
+	absRoot, err := filepath.Abs(outDir)
+	if err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	realRoot, err := resolvePath(absRoot)
+	if err != nil {
+		return nil, fmt.Errorf("output directory %s: %w", outDir, err)
+	}
+	acts := make([]*action, 0, len(files))
+	for _, f := range files {
+		rel := filepath.FromSlash(f.tpl.Rel)
+		if !filepath.IsLocal(rel) {
+			return nil, fmt.Errorf("%w: template %s: %q is not a local path", ErrUnsafePath, f.tpl.Path, f.tpl.Rel)
+		}
+		a := &action{
+			path:    filepath.Join(absRoot, rel),
+			display: pyJoin(outDir, f.tpl.Rel),
+			body:    f.body,
+			uid:     -1,
+			gid:     -1,
+		}
+		real, err := resolvePath(a.path)
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", a.display, err)
+		}
+		if !within(realRoot, real) {
+			return nil, fmt.Errorf("%w: %s resolves to %s, outside %s", ErrUnsafePath, a.display, real, realRoot)
+		}
+		lfi, lerr := os.Lstat(a.path)
+		fi, err := os.Stat(a.path) // follows a symlink, as the original
+		switch {
+		case err == nil:
+			a.exists = true
+			if fi.IsDir() {
+				return nil, fmt.Errorf("output %s: %w", a.display, syscall.EISDIR)
+			}
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			return nil, fmt.Errorf("output %s: %w", a.display, err)
+		}
+		if f.ctl.DeleteEmpty && len(f.body) == 0 {
+			a.kind = actSkipEmpty
+			if a.exists {
+				a.kind = actDelete
+			}
+			acts = append(acts, a)
+			continue
+		}
+		a.kind = actWrite
+		a.mode = 0o644
+		if a.exists {
+			st := fi.Sys().(*syscall.Stat_t)
+			a.mode = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+			a.uid, a.gid = int(st.Uid), int(st.Gid)
+		}
+		if f.ctl.Mode != 0 {
+			a.mode = f.ctl.Mode
+		}
+		// Rewriting a file drops setuid, and setgid when the group may
+		// execute, as the kernel does on write(2) and as the original's
+		// chown does.
+		a.mode &^= fs.ModeSetuid
+		if a.mode&0o010 != 0 {
+			a.mode &^= fs.ModeSetgid
+		}
+		if f.ctl.Owner != nil {
+			a.uid = *f.ctl.Owner
+		}
+		if f.ctl.Group != nil {
+			a.gid = *f.ctl.Group
+		}
+		if a.exists && lerr == nil && lfi.Mode().IsRegular() && a.mode == fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
+			st := fi.Sys().(*syscall.Stat_t)
+			if int(st.Uid) == a.uid && int(st.Gid) == a.gid && fi.Size() == int64(len(f.body)) {
+				if old, err := os.ReadFile(a.path); err == nil && bytes.Equal(old, f.body) {
+					a.kind = actUnchanged
+				}
+			}
+		}
+		acts = append(acts, a)
+	}
+	return acts, nil
+}
+
+// commit carries out the actions: it writes every new content to a
+// temporary file first (undoing everything if one fails), then renames them
+// into place and deletes in order, then syncs the directories.
+func commit(ctx context.Context, acts []*action, log *slog.Logger) (*Result, error) {
+	var created []string // directories made, parents first
+	rollback := func() {
+		for _, a := range acts {
+			if a.tmp != "" {
+				os.Remove(a.tmp)
+				a.tmp = ""
+			}
+		}
+		for i := len(created) - 1; i >= 0; i-- {
+			os.Remove(created[i])
+		}
+	}
+	var writes []*action
+	for _, a := range acts {
+		if a.kind != actWrite {
+			continue
+		}
+		writes = append(writes, a)
+		if err := mkdirAll(filepath.Dir(a.path), &created); err != nil {
+			rollback()
+			return nil, fmt.Errorf("output %s: %w", a.display, err)
+		}
+	}
+	if err := writeTemps(writes); err != nil {
+		rollback()
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		rollback()
+		return nil, err
+	}
+	res := &Result{}
+	dirs := map[string]bool{}
+	for _, d := range created {
+		dirs[filepath.Dir(d)] = true
+	}
+	for i, a := range acts {
+		var err error
+		switch a.kind {
+		case actUnchanged:
+			log.Debug("unchanged " + a.display)
+			res.Unchanged = append(res.Unchanged, a.path)
+			continue
+		case actSkipEmpty:
+			log.Info("not creating empty " + a.display)
+			continue
+		case actDelete:
+			log.Info("deleting " + a.display)
+			err = os.Remove(a.path)
+			if err == nil {
+				res.Changes = append(res.Changes, Change{Path: a.path, Kind: Deleted})
+			}
+		case actWrite:
+			log.Info("writing " + a.display)
+			err = os.Rename(a.tmp, a.path)
+			if err == nil {
+				a.tmp = ""
+				kind := Created
+				if a.exists {
+					kind = Updated
+				}
+				res.Changes = append(res.Changes, Change{Path: a.path, Kind: kind})
+			}
+		}
+		if err != nil {
+			// Only a failing rename or unlink gets here: the files before
+			// this one are in place, the rest are untouched.
+			for _, b := range acts[i:] {
+				if b.tmp != "" {
+					os.Remove(b.tmp)
+				}
+			}
+			return res, fmt.Errorf("output %s: %w", a.display, err)
+		}
+		dirs[filepath.Dir(a.path)] = true
+	}
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		if err := syncDir(d); err != nil {
+			return res, fmt.Errorf("sync directory %s: %w", d, err)
+		}
+	}
+	return res, nil
+}
+
+// writeTemps writes each action's body to a temporary file next to its
+// target, with its final mode and owner, and fsyncs it. The files are
+// written by a few goroutines, since fsync dominates.
+func writeTemps(writes []*action) error {
+	errs := make([]error, len(writes))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(8, len(writes)) {
+		wg.Go(func() {
+			for i := range next {
+				writes[i].tmp, errs[i] = writeTemp(writes[i])
+			}
+		})
+	}
+	for i := range writes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func writeTemp(a *action) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(a.path), ".oac-tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("output %s: %w", a.display, err)
+	}
+	name := f.Name()
+	fail := func(err error) (string, error) {
+		f.Close()
+		os.Remove(name)
+		return "", fmt.Errorf("output %s: %w", a.display, err)
+	}
+	if _, err := f.Write(a.body); err != nil {
+		return fail(err)
+	}
+	if a.uid != -1 || a.gid != -1 {
+		// Before the chmod, so that the chown does not drop special bits.
+		if err := f.Chown(a.uid, a.gid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := f.Chmod(a.mode); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("output %s: %w", a.display, err)
+	}
+	return name, nil
+}
+
+// mkdirAll makes dir and its missing parents (mode 0755 less the umask, as
+// the original's makedirs under the usual umask), recording each one it
+// makes in *created, parents first.
+func mkdirAll(dir string, created *[]string) error {
+	fi, err := os.Stat(dir)
+	if err == nil {
+		if !fi.IsDir() {
+			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+		}
+		return nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := mkdirAll(parent, created); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil
+		}
+		return err
+	}
+	*created = append(*created, dir)
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// within reports whether the clean absolute path p is root or under it.
+func within(root, p string) bool {
+	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
+}
+
+// resolvePath returns where a write to the absolute path p ends up: every
+// symlink on the way, the last component included, is followed, and the
+// components that do not exist yet are appended as they are.
+func resolvePath(p string) (string, error) {
+	split := func(s string) []string {
+		return slices.DeleteFunc(strings.Split(s, "/"), func(c string) bool { return c == "" || c == "." })
+	}
+	rest := split(p)
+	cur := "/"
+	links := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		if c == ".." {
+			cur = filepath.Dir(cur)
+			continue
+		}
+		next := filepath.Join(cur, c)
+		fi, err := os.Lstat(next)
+		if errors.Is(err, fs.ErrNotExist) {
+			return filepath.Join(append([]string{next}, rest...)...), nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if links++; links > 255 {
+				return "", &fs.PathError{Op: "resolve", Path: p, Err: syscall.ELOOP}
+			}
+			target, err := os.Readlink(next)
+			if err != nil {
+				return "", err
+			}
+			if filepath.IsAbs(target) {
+				cur = "/"
+			}
+			rest = append(split(target), rest...)
+			continue
+		}
+		if !fi.IsDir() && len(rest) > 0 {
+			return "", &fs.PathError{Op: "resolve", Path: next, Err: syscall.ENOTDIR}
+		}
+		cur = next
+	}
+	return cur, nil
+}

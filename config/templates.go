@@ -1,0 +1,106 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// Template is one template of a templates tree.
+type Template struct {
+	// Path is the template file's path: the root as given joined with Rel,
+	// the way the original names it (relative when the root is relative).
+	Path string
+	// Rel is the slash-separated path of the template under the root. It is
+	// also the path of the output file under the output root.
+	Rel string
+	// Control is the path of the template's .oac control file, or "" when
+	// there is none (no regular file, after following symlinks, of that
+	// name).
+	Control string
+}
+
+// FindTemplates lists the templates under root the way os-apply-config's
+// os.walk does, sorted by Rel (the original uses the directory order,
+// which is arbitrary):
+//   - every non-directory entry is a template, dotfiles and symlinks to files
+//     (even dangling ones) included, except the names ending in ".oac";
+//   - directories are descended into, symlinks to directories are not;
+//   - a root that does not exist or is not a directory gives no template and
+//     no error.
+//
+// Unlike os.walk, which skips a subdirectory it cannot read, an unreadable
+// directory is an error: half a tree is never applied.
+func FindTemplates(root string) ([]Template, error) {
+	var out []Template
+	if err := walkTemplates(root, "", &out); err != nil {
+		if errors.Is(err, errRootMissing) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Template) int { return strings.Compare(a.Rel, b.Rel) })
+	return out, nil
+}
+
+var errRootMissing = errors.New("templates root missing")
+
+func walkTemplates(root, rel string, out *[]Template) error {
+	dir := root
+	if rel != "" {
+		dir = pyJoin(root, filepath.FromSlash(rel))
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if rel == "" && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
+			return errRootMissing
+		}
+		return fmt.Errorf("read templates directory: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		r := name
+		if rel != "" {
+			r = rel + "/" + name
+		}
+		p := pyJoin(dir, name)
+		isDir := e.IsDir()
+		if e.Type()&fs.ModeSymlink != 0 {
+			// os.walk lists a symlink to a directory among the directories
+			// (and does not descend into it), anything else among the files.
+			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+				continue
+			}
+		}
+		if isDir {
+			if err := walkTemplates(root, r, out); err != nil {
+				return err
+			}
+			continue
+		}
+		if strings.HasSuffix(name, ControlSuffix) {
+			continue
+		}
+		t := Template{Path: p, Rel: r}
+		if fi, err := os.Stat(p + ControlSuffix); err == nil && fi.Mode().IsRegular() {
+			t.Control = p + ControlSuffix
+		}
+		*out = append(*out, t)
+	}
+	return nil
+}
+
+// pyJoin is Python's os.path.join(a, b) for a relative b: it adds a slash
+// only when a does not end in one, and cleans nothing, so that paths read
+// exactly as the original prints them.
+func pyJoin(a, b string) string {
+	if a == "" || strings.HasSuffix(a, "/") {
+		return a + b
+	}
+	return a + "/" + b
+}
