@@ -1,0 +1,28 @@
+package image
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tripleo-go/tripleo/internal/peertest"
+)
+
+// TestReproducible builds the same inputs twice, a second apart on the
+// wall clock, and compares every output with cmp.
+func TestReproducible(t *testing.T) {
+	cmp := peertest.Look(t, "cmp")[0]
+	a := buildT(t, smallSpec("repro"), synthTree(), nil)
+	time.Sleep(1100 * time.Millisecond) // a different wall-clock second
+	b := buildT(t, smallSpec("repro"), synthTree(), nil)
+	if a.Digest != b.Digest {
+		t.Errorf("digests differ: %s vs %s", a.Digest, b.Digest)
+	}
+	for _, n := range []string{a.Raw, a.Qcow2, a.Tar, a.ManifestFile, a.Sums} {
+		out, err := exec.CommandContext(t.Context(), cmp, filepath.Join(a.Dir, n), filepath.Join(b.Dir, n)).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s differs between two builds: %v %s", n, err, out)
+		}
+	}
+}

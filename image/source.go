@@ -1,0 +1,578 @@
+package image
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sys/unix"
+)
+
+// Source is where the root filesystem comes from. Populate writes the tree
+// into an empty staging directory.
+type Source interface {
+	// Populate writes the tree into st.
+	Populate(ctx context.Context, st *Staging) error
+	// Describe names the source and its digest for the manifest.
+	Describe() SourceInfo
+}
+
+// SourceInfo is the manifest record of a root source.
+type SourceInfo struct {
+	Kind   string `json:"kind"`             // "dir", "tar", "tree"
+	Path   string `json:"path,omitempty"`   // file or directory
+	SHA256 string `json:"sha256,omitempty"` // of a tar archive file
+}
+
+// Fixup is an owner, mode or device node that could not be created in the
+// staging tree without root privilege; the FSWriter applies it inside the
+// filesystem.
+type Fixup struct {
+	Path     string // relative to the root, slash separated
+	UID, GID int
+	Mode     uint32 // full st_mode bits when they must be set, else 0
+	Dev      *DevNode
+}
+
+// DevNode is a character or block device.
+type DevNode struct {
+	Block        bool
+	Major, Minor uint32
+}
+
+// Staging is a root tree being prepared on local disk, plus what it cannot
+// hold without root privilege.
+type Staging struct {
+	// Dir is the root of the tree.
+	Dir    string
+	fixups map[string]Fixup
+	root   bool
+}
+
+func newStaging(dir string) *Staging {
+	return &Staging{Dir: dir, fixups: map[string]Fixup{}, root: os.Geteuid() == 0}
+}
+
+// Fixups returns the pending fixups sorted by path.
+func (s *Staging) Fixups() []Fixup {
+	out := make([]Fixup, 0, len(s.fixups))
+	for _, f := range s.fixups {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Path returns the host path of a root-relative path, refusing one that
+// leaves the root.
+func (s *Staging) Path(rel string) (string, error) {
+	c := path.Clean("/" + filepath.ToSlash(rel))
+	if c == "/" {
+		return s.Dir, nil
+	}
+	return filepath.Join(s.Dir, filepath.FromSlash(c[1:])), nil
+}
+
+// Entry is one file of an in-memory tree or of a tar archive.
+type Entry struct {
+	// Path is relative to the root, slash separated ("etc/hostname").
+	Path string
+	// Mode holds the type and permission bits (fs.ModeDir, fs.ModeSymlink,
+	// fs.ModeDevice|fs.ModeCharDevice, fs.ModeNamedPipe, setuid...).
+	Mode     fs.FileMode
+	UID, GID int
+	// Data is a regular file's content.
+	Data []byte
+	// Target is a symlink's target.
+	Target string
+	// HardLink, when set, makes this entry a hard link to that path.
+	HardLink string
+	// Major and Minor are a device node's numbers.
+	Major, Minor uint32
+	// ModTime is the modification time; zero means the build epoch.
+	ModTime time.Time
+	// Xattrs are extended attributes (e.g. "security.capability").
+	Xattrs map[string]string
+	// Sparse makes a regular file of Size bytes holding Data at its start
+	// and a hole after it.
+	Size int64
+}
+
+// Tree is an in-memory root tree; it is a Source.
+type Tree struct {
+	entries []Entry
+}
+
+// NewTree returns a tree holding the given entries.
+func NewTree(entries ...Entry) *Tree { return &Tree{entries: entries} }
+
+// Add appends entries to the tree. Parent directories are created with
+// mode 0755 when missing.
+func (t *Tree) Add(e ...Entry) { t.entries = append(t.entries, e...) }
+
+// Describe implements Source.
+func (t *Tree) Describe() SourceInfo { return SourceInfo{Kind: "tree"} }
+
+// Populate implements Source.
+func (t *Tree) Populate(ctx context.Context, st *Staging) error {
+	var dirs []Entry
+	for _, e := range t.entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := st.create(e, bytes.NewReader(e.Data)); err != nil {
+			return err
+		}
+		if e.Mode.IsDir() {
+			dirs = append(dirs, e)
+		}
+	}
+	return st.setDirTimes(dirs)
+}
+
+// create writes one entry into the staging tree.
+func (s *Staging) create(e Entry, data io.Reader) error {
+	rel := strings.TrimPrefix(path.Clean("/"+e.Path), "/")
+	if rel == "" {
+		rel = "."
+	}
+	p, _ := s.Path(rel)
+	fail := func(err error) error { return fmt.Errorf("image: root entry %q: %w", e.Path, err) }
+	if rel != "." {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fail(err)
+		}
+	}
+	mode := e.Mode
+	var fix *Fixup
+	switch {
+	case e.HardLink != "":
+		tp, _ := s.Path(e.HardLink)
+		_ = os.Remove(p)
+		if err := os.Link(tp, p); err != nil {
+			return fail(err)
+		}
+		return nil
+	case mode.IsDir():
+		if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fail(err)
+		}
+	case mode&fs.ModeSymlink != 0:
+		_ = os.Remove(p)
+		if err := os.Symlink(e.Target, p); err != nil {
+			return fail(err)
+		}
+	case mode&fs.ModeDevice != 0 || mode&fs.ModeNamedPipe != 0 || mode&fs.ModeSocket != 0:
+		_ = os.Remove(p)
+		st := unixMode(mode)
+		dev := unix.Mkdev(e.Major, e.Minor)
+		if err := unix.Mknod(p, st, int(dev)); err != nil {
+			if !errors.Is(err, syscall.EPERM) || mode&fs.ModeDevice == 0 {
+				return fail(err)
+			}
+			// Not root: a placeholder file, the writer makes the node.
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				return fail(err)
+			}
+			fix = &Fixup{Path: rel, UID: e.UID, GID: e.GID, Mode: st,
+				Dev: &DevNode{Block: mode&fs.ModeCharDevice == 0, Major: e.Major, Minor: e.Minor}}
+		}
+	default:
+		_ = os.Remove(p)
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return fail(err)
+		}
+		if data != nil {
+			if _, err := io.Copy(f, data); err != nil {
+				f.Close()
+				return fail(err)
+			}
+		}
+		if e.Size > 0 {
+			if err := f.Truncate(e.Size); err != nil {
+				f.Close()
+				return fail(err)
+			}
+		}
+		if err := f.Close(); err != nil {
+			return fail(err)
+		}
+	}
+	if err := s.setMeta(rel, p, e, fix); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func unixMode(m fs.FileMode) uint32 {
+	st := uint32(m.Perm())
+	switch {
+	case m.IsDir():
+		st |= unix.S_IFDIR
+	case m&fs.ModeSymlink != 0:
+		st |= unix.S_IFLNK
+	case m&fs.ModeDevice != 0 && m&fs.ModeCharDevice != 0:
+		st |= unix.S_IFCHR
+	case m&fs.ModeDevice != 0:
+		st |= unix.S_IFBLK
+	case m&fs.ModeNamedPipe != 0:
+		st |= unix.S_IFIFO
+	case m&fs.ModeSocket != 0:
+		st |= unix.S_IFSOCK
+	default:
+		st |= unix.S_IFREG
+	}
+	if m&fs.ModeSetuid != 0 {
+		st |= unix.S_ISUID
+	}
+	if m&fs.ModeSetgid != 0 {
+		st |= unix.S_ISGID
+	}
+	if m&fs.ModeSticky != 0 {
+		st |= unix.S_ISVTX
+	}
+	return st
+}
+
+// setMeta applies owner, mode, xattrs and mtime, recording a fixup when the
+// owner cannot be set without root.
+func (s *Staging) setMeta(rel, p string, e Entry, fix *Fixup) error {
+	st := unixMode(e.Mode)
+	if fix == nil {
+		if err := os.Lchown(p, e.UID, e.GID); err != nil {
+			if !errors.Is(err, syscall.EPERM) {
+				return err
+			}
+			if e.UID != os.Geteuid() || e.GID != os.Getegid() {
+				fix = &Fixup{Path: rel, UID: e.UID, GID: e.GID}
+				if e.Mode&(fs.ModeSetuid|fs.ModeSetgid) != 0 {
+					fix.Mode = st
+				}
+			}
+		}
+	}
+	if e.Mode&fs.ModeSymlink == 0 {
+		if err := unix.Chmod(p, st&0o7777); err != nil {
+			return err
+		}
+	}
+	for _, k := range sortedKeys(e.Xattrs) {
+		if err := unix.Lsetxattr(p, k, []byte(e.Xattrs[k]), 0); err != nil {
+			return fmt.Errorf("xattr %s: %w", k, err)
+		}
+	}
+	if !e.ModTime.IsZero() {
+		ts := []unix.Timespec{unix.NsecToTimespec(e.ModTime.UnixNano()), unix.NsecToTimespec(e.ModTime.UnixNano())}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+	}
+	if fix != nil {
+		s.fixups[rel] = *fix
+	}
+	return nil
+}
+
+// setDirTimes sets directory mtimes after their content is written.
+func (s *Staging) setDirTimes(dirs []Entry) error {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		e := dirs[i]
+		if e.ModTime.IsZero() {
+			continue
+		}
+		p, _ := s.Path(e.Path)
+		if err := os.Chtimes(p, e.ModTime, e.ModTime); err != nil {
+			return fmt.Errorf("image: root entry %q: %w", e.Path, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DirSource is a root tree in a directory, e.g. debootstrap output. It is
+// copied into the staging tree (the directory itself is never changed).
+type DirSource struct {
+	Path string
+}
+
+// Describe implements Source.
+func (d DirSource) Describe() SourceInfo { return SourceInfo{Kind: "dir", Path: d.Path} }
+
+// Populate implements Source.
+func (d DirSource) Populate(ctx context.Context, st *Staging) error {
+	fi, err := os.Stat(d.Path)
+	if err != nil {
+		return fmt.Errorf("image: root source: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("image: root source %s: not a directory", d.Path)
+	}
+	return copyTree(ctx, d.Path, st.Dir)
+}
+
+// copyTree copies src into dst preserving owners, modes, times, hard
+// links, symlinks, device nodes and xattrs; it uses copy_file_range (fast
+// and extent-sharing where the filesystem allows) and keeps holes.
+func copyTree(ctx context.Context, src, dst string) error {
+	type ino struct{ dev, ino uint64 }
+	links := map[ino]string{}
+	var dirs []string
+	err := filepath.WalkDir(src, func(p string, de fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		out := filepath.Join(dst, rel)
+		var sst unix.Stat_t
+		if err := unix.Lstat(p, &sst); err != nil {
+			return err
+		}
+		switch sst.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			if rel != "." {
+				if err := os.Mkdir(out, 0o700); err != nil {
+					return err
+				}
+			}
+			dirs = append(dirs, rel)
+		case unix.S_IFLNK:
+			t, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			if err := os.Symlink(t, out); err != nil {
+				return err
+			}
+		case unix.S_IFREG:
+			if sst.Nlink > 1 {
+				k := ino{sst.Dev, sst.Ino}
+				if first, ok := links[k]; ok {
+					return os.Link(first, out)
+				}
+				links[k] = out
+			}
+			if err := copyFile(p, out, sst.Size); err != nil {
+				return err
+			}
+		default:
+			if err := unix.Mknod(out, sst.Mode, int(sst.Rdev)); err != nil {
+				return err
+			}
+		}
+		return copyMeta(p, out, &sst)
+	})
+	if err != nil {
+		return fmt.Errorf("image: copy root %s: %w", src, err)
+	}
+	// Directory times last: writing children changed them.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		var sst unix.Stat_t
+		if err := unix.Lstat(filepath.Join(src, dirs[i]), &sst); err != nil {
+			return err
+		}
+		ts := []unix.Timespec{sst.Atim, sst.Mtim}
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, filepath.Join(dst, dirs[i]), ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, size int64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := copySparse(context.Background(), out, 0, in, size, nil); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Truncate(size); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func copyMeta(src, dst string, sst *unix.Stat_t) error {
+	if err := unix.Lchown(dst, int(sst.Uid), int(sst.Gid)); err != nil && !errors.Is(err, syscall.EPERM) {
+		return err
+	}
+	if sst.Mode&unix.S_IFMT != unix.S_IFLNK {
+		if err := unix.Chmod(dst, sst.Mode&0o7777); err != nil {
+			return err
+		}
+	}
+	if err := copyXattrs(src, dst); err != nil {
+		return err
+	}
+	ts := []unix.Timespec{sst.Atim, sst.Mtim}
+	return unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func copyXattrs(src, dst string) error {
+	sz, err := unix.Llistxattr(src, nil)
+	if err != nil || sz == 0 {
+		return nil // no xattrs, or the filesystem has none
+	}
+	buf := make([]byte, sz)
+	sz, err = unix.Llistxattr(src, buf)
+	if err != nil {
+		return nil
+	}
+	for _, name := range strings.Split(strings.TrimRight(string(buf[:sz]), "\x00"), "\x00") {
+		if name == "" {
+			continue
+		}
+		vs, err := unix.Lgetxattr(src, name, nil)
+		if err != nil {
+			continue
+		}
+		v := make([]byte, vs)
+		vs, err = unix.Lgetxattr(src, name, v)
+		if err != nil {
+			continue
+		}
+		if err := unix.Lsetxattr(dst, name, v[:vs], 0); err != nil && !errors.Is(err, syscall.EPERM) && !errors.Is(err, syscall.ENOTSUP) {
+			return fmt.Errorf("xattr %s on %s: %w", name, dst, err)
+		}
+	}
+	return nil
+}
+
+// TarSource is a root tree in a tar archive (plain, gzip or zstd,
+// detected from the content), e.g. mmdebstrap output. Owners come from
+// the headers, so no root privilege is needed to build from it.
+type TarSource struct {
+	Path string
+}
+
+// Describe implements Source.
+func (t TarSource) Describe() SourceInfo {
+	info := SourceInfo{Kind: "tar", Path: t.Path}
+	if d, err := fileSHA256(t.Path); err == nil {
+		info.SHA256 = d
+	}
+	return info
+}
+
+// Populate implements Source.
+func (t TarSource) Populate(ctx context.Context, st *Staging) error {
+	f, err := os.Open(t.Path)
+	if err != nil {
+		return fmt.Errorf("image: root source: %w", err)
+	}
+	defer f.Close()
+	if err := populateTar(ctx, f, st); err != nil {
+		return fmt.Errorf("image: root source %s: %w", t.Path, err)
+	}
+	return nil
+}
+
+// decompress detects gzip and zstd by their magic numbers.
+func decompress(r io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, _ := br.Peek(4)
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		z, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, err
+		}
+		return z, func() { z.Close() }, nil
+	case len(magic) == 4 && bytes.Equal(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		z, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, nil, err
+		}
+		return z, z.Close, nil
+	}
+	return br, func() {}, nil
+}
+
+func populateTar(ctx context.Context, r io.Reader, st *Staging) error {
+	dr, closeFn, err := decompress(r)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	tr := tar.NewReader(dr)
+	var dirs []Entry
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		if strings.HasPrefix(h.Name, "../") || strings.Contains(h.Name, "/../") {
+			return fmt.Errorf("entry %q leaves the root", h.Name)
+		}
+		e := Entry{Path: name, Mode: h.FileInfo().Mode(), UID: h.Uid, GID: h.Gid,
+			ModTime: h.ModTime, Major: uint32(h.Devmajor), Minor: uint32(h.Devminor)}
+		for k, v := range h.PAXRecords {
+			if x, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+				if e.Xattrs == nil {
+					e.Xattrs = map[string]string{}
+				}
+				e.Xattrs[x] = v
+			}
+		}
+		var data io.Reader
+		switch h.Typeflag {
+		case tar.TypeLink:
+			e.HardLink = strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
+		case tar.TypeSymlink:
+			e.Target = h.Linkname
+		case tar.TypeReg, tar.TypeChar, tar.TypeBlock, tar.TypeFifo, tar.TypeDir:
+			data = tr
+		case tar.TypeXGlobalHeader:
+			continue
+		default:
+			return fmt.Errorf("entry %q: unsupported tar type %q", h.Name, h.Typeflag)
+		}
+		if err := st.create(e, data); err != nil {
+			return err
+		}
+		if e.Mode.IsDir() {
+			dirs = append(dirs, e)
+		}
+	}
+	return st.setDirTimes(dirs)
+}
