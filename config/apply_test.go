@@ -572,3 +572,45 @@ func TestNormalizeNewlines(t *testing.T) {
 		}
 	}
 }
+
+func ExampleApply() {
+	dir, err := os.MkdirTemp("", "apply-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	templates, out := filepath.Join(dir, "templates"), filepath.Join(dir, "out")
+	os.MkdirAll(filepath.Join(templates, "etc/app"), 0o755)
+	os.WriteFile(filepath.Join(templates, "etc/app/app.conf"), []byte("[db]\nhost = {{db.host}}\n"), 0o644)
+	os.WriteFile(filepath.Join(templates, "etc/app/app.conf.oac"), []byte("mode: 0640\n"), 0o644)
+	os.WriteFile(filepath.Join(templates, "etc/motd"), []byte("{{#motd}}{{.}}\n{{/motd}}"), 0o644)
+
+	for _, js := range []string{`{"db": {"host": "10.0.0.1"}}`, `{"db": {"host": "10.0.0.2"}, "motd": "hello"}`} {
+		md, err := DecodeJSON([]byte(js))
+		if err != nil {
+			panic(err)
+		}
+		res, err := Apply(context.Background(), md, &ApplyOptions{TemplatesDir: templates, OutputDir: out})
+		if err != nil {
+			panic(err)
+		}
+		for _, c := range res.Changes {
+			rel, _ := filepath.Rel(out, c.Path)
+			fmt.Println(c.Kind, rel)
+		}
+		fmt.Println("unchanged:", len(res.Unchanged))
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "etc/app/app.conf"))
+	fi, _ := os.Stat(filepath.Join(out, "etc/app/app.conf"))
+	fmt.Printf("%v\n%s", fi.Mode(), b)
+	// Output:
+	// created etc/app/app.conf
+	// created etc/motd
+	// unchanged: 0
+	// updated etc/app/app.conf
+	// updated etc/motd
+	// unchanged: 0
+	// -rw-r-----
+	// [db]
+	// host = 10.0.0.2
+}
