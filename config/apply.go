@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +41,11 @@ type ApplyOptions struct {
 	// Env is the environment of executable templates; nil means this
 	// process's environment.
 	Env []string
+	// NoSync skips the fsync of each file and directory written, for
+	// scratch output trees (tests, benchmarks, images being built) where
+	// durability after a power loss does not matter. The zero value syncs.
+	// Writes stay atomic either way (temporary file and rename).
+	NoSync bool
 	// Logger receives the original's messages at Info level: "writing
 	// <path>", "deleting <path>", "not creating empty <path>" (and
 	// "unchanged <path>" at Debug level). Nil discards them.
@@ -144,7 +150,7 @@ func Apply(ctx context.Context, data any, opts *ApplyOptions) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return commit(ctx, acts, log)
+	return commit(ctx, acts, o.NoSync, log)
 }
 
 // rendered is one template's output.
@@ -154,6 +160,10 @@ type rendered struct {
 	ctl  Control
 }
 
+// renderAll renders every template and parses every control file. The
+// templates that are not executable are rendered in parallel; executable
+// ones run one at a time, in order, as in the original. The error reported
+// is that of the first failing template in order.
 func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) ([]rendered, error) {
 	rdata := data
 	if p, ok := o.Renderer.(DataPreparer); ok && len(tpls) > 0 {
@@ -162,50 +172,88 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 			return nil, err
 		}
 	}
+	out := make([]rendered, len(tpls))
+	errs := make([]error, len(tpls))
+	exe := make([]bool, len(tpls))
+	for i, t := range tpls {
+		out[i].tpl = t
+		exe[i] = IsExecutable(t.Path)
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(tpls)) {
+		wg.Go(func() {
+			for i := range next {
+				if errs[i] = ctx.Err(); errs[i] == nil {
+					errs[i] = renderOne(&out[i], o.Renderer, rdata)
+				}
+			}
+		})
+	}
+	for i := range tpls {
+		if !exe[i] {
+			next <- i
+		}
+	}
+	close(next)
+	wg.Wait()
 	var stdin []byte // the JSON of data, made on first use
-	out := make([]rendered, 0, len(tpls))
-	for _, t := range tpls {
+	for i, t := range tpls {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		var body []byte
-		if IsExecutable(t.Path) {
-			if stdin == nil {
-				stdin = AppendJSON(nil, data)
-			}
-			b, err := RunExecutable(ctx, t.Path, stdin, o.Env, o.ExecTimeout)
-			if err != nil {
-				return nil, err
-			}
-			body = b
-		} else {
-			src, err := readTemplate(t.Path)
-			if err != nil {
-				return nil, err
-			}
-			body, err = o.Renderer.Render(t.Path, src, rdata)
-			if err != nil {
-				if te := (*TemplateError)(nil); errors.As(err, &te) {
-					return nil, err
-				}
-				return nil, &TemplateError{File: t.Path, Err: err}
-			}
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		r := rendered{tpl: t, body: body}
-		if t.Control != "" {
-			b, err := os.ReadFile(t.Control)
-			if err != nil {
-				return nil, &ControlError{Template: t.Path, File: t.Control, Err: err}
-			}
-			c, err := ParseControl(t.Path, b)
-			if err != nil {
-				return nil, err
-			}
-			r.ctl = *c
+		if !exe[i] {
+			continue
 		}
-		out = append(out, r)
+		if stdin == nil {
+			stdin = AppendJSON(nil, data)
+		}
+		b, err := RunExecutable(ctx, t.Path, stdin, o.Env, o.ExecTimeout)
+		if err != nil {
+			return nil, err
+		}
+		out[i].body = b
+		if err := readControl(&out[i]); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// renderOne renders a template that is not executable and reads its
+// control file.
+func renderOne(r *rendered, rd Renderer, data any) error {
+	src, err := readTemplate(r.tpl.Path)
+	if err != nil {
+		return err
+	}
+	r.body, err = rd.Render(r.tpl.Path, src, data)
+	if err != nil {
+		if te := (*TemplateError)(nil); errors.As(err, &te) {
+			return err
+		}
+		return &TemplateError{File: r.tpl.Path, Err: err}
+	}
+	return readControl(r)
+}
+
+func readControl(r *rendered) error {
+	if r.tpl.Control == "" {
+		return nil
+	}
+	b, err := os.ReadFile(r.tpl.Control)
+	if err != nil {
+		return &ControlError{Template: r.tpl.Path, File: r.tpl.Control, Err: err}
+	}
+	c, err := ParseControl(r.tpl.Path, b)
+	if err != nil {
+		return err
+	}
+	r.ctl = *c
+	return nil
 }
 
 // readTemplate reads a template as the original's text mode does: it must
@@ -284,6 +332,7 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 		return nil, fmt.Errorf("output directory %s: %w", outDir, err)
 	}
 	acts := make([]*action, 0, len(files))
+	dirs := map[string]string{} // resolved parent directories
 	for _, f := range files {
 		rel := filepath.FromSlash(f.tpl.Rel)
 		if !filepath.IsLocal(rel) {
@@ -296,7 +345,7 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 			uid:     -1,
 			gid:     -1,
 		}
-		real, err := resolvePath(a.path)
+		real, err := resolveCached(a.path, dirs)
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", a.display, err)
 		}
@@ -362,7 +411,7 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 // commit carries out the actions: it writes every new content to a
 // temporary file first (undoing everything if one fails), then renames them
 // into place and deletes in order, then syncs the directories.
-func commit(ctx context.Context, acts []*action, log *slog.Logger) (*Result, error) {
+func commit(ctx context.Context, acts []*action, noSync bool, log *slog.Logger) (*Result, error) {
 	var created []string // directories made, parents first
 	rollback := func() {
 		for _, a := range acts {
@@ -386,10 +435,11 @@ func commit(ctx context.Context, acts []*action, log *slog.Logger) (*Result, err
 			return nil, fmt.Errorf("output %s: %w", a.display, err)
 		}
 	}
-	if err := writeTemps(writes); err != nil {
+	if err := writeTemps(writes, noSync); err != nil {
 		rollback()
 		return nil, err
 	}
+
 	if err := ctx.Err(); err != nil {
 		rollback()
 		return nil, err
@@ -439,25 +489,28 @@ func commit(ctx context.Context, acts []*action, log *slog.Logger) (*Result, err
 		}
 		dirs[filepath.Dir(a.path)] = true
 	}
-	for _, d := range slices.Sorted(maps.Keys(dirs)) {
-		if err := syncDir(d); err != nil {
-			return res, fmt.Errorf("sync directory %s: %w", d, err)
+	if !noSync {
+		for _, d := range slices.Sorted(maps.Keys(dirs)) {
+			if err := syncDir(d); err != nil {
+				return res, fmt.Errorf("sync directory %s: %w", d, err)
+			}
 		}
 	}
 	return res, nil
 }
 
 // writeTemps writes each action's body to a temporary file next to its
-// target, with its final mode and owner, and fsyncs it. The files are
-// written by a few goroutines, since fsync dominates.
-func writeTemps(writes []*action) error {
+// target, with its final mode and owner, and fsyncs it (unless noSync).
+// A few goroutines share the work, since the fsyncs dominate and the
+// filesystem batches concurrent ones into fewer journal commits.
+func writeTemps(writes []*action, noSync bool) error {
 	errs := make([]error, len(writes))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(8, len(writes)) {
 		wg.Go(func() {
 			for i := range next {
-				writes[i].tmp, errs[i] = writeTemp(writes[i])
+				writes[i].tmp, errs[i] = writeTemp(writes[i], noSync)
 			}
 		})
 	}
@@ -469,7 +522,7 @@ func writeTemps(writes []*action) error {
 	return errors.Join(errs...)
 }
 
-func writeTemp(a *action) (string, error) {
+func writeTemp(a *action, noSync bool) (string, error) {
 	f, err := os.CreateTemp(filepath.Dir(a.path), ".oac-tmp-*")
 	if err != nil {
 		return "", fmt.Errorf("output %s: %w", a.display, err)
@@ -492,8 +545,10 @@ func writeTemp(a *action) (string, error) {
 	if err := f.Chmod(a.mode); err != nil {
 		return fail(err)
 	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
+	if !noSync {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(name)
@@ -546,6 +601,35 @@ func syncDir(dir string) error {
 // within reports whether the clean absolute path p is root or under it.
 func within(root, p string) bool {
 	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
+}
+
+// resolveCached is resolvePath with the resolution of parent directories
+// remembered in dirs.
+func resolveCached(p string, dirs map[string]string) (string, error) {
+	dir, name := filepath.Split(p)
+	dir = filepath.Clean(dir)
+	rdir, ok := dirs[dir]
+	if !ok {
+		var err error
+		if rdir, err = resolvePath(dir); err != nil {
+			return "", err
+		}
+		dirs[dir] = rdir
+	}
+	if rdir != dir {
+		// Through a symlink, or not existing yet: resolve the whole path.
+		return resolvePath(p)
+	}
+	fi, err := os.Lstat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return p, nil
+	case err != nil:
+		return "", err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return resolvePath(p)
+	}
+	return filepath.Join(rdir, name), nil
 }
 
 // resolvePath returns where a write to the absolute path p ends up: every

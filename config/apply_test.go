@@ -614,3 +614,23 @@ func ExampleApply() {
 	// [db]
 	// host = 10.0.0.2
 }
+
+// Rendered templates run in parallel and executable ones in order, but
+// the error reported is always that of the first failing template.
+func TestApplyFirstErrorInOrder(t *testing.T) {
+	for _, tt := range []struct {
+		files map[string]string
+		want  string
+	}{
+		{map[string]string{"t/a": "{{#x}}{{/y}}", "t/b": "#!/bin/sh\nexit 1\n\x00x", "t/c": "{{/z}}"}, "/t/a"},
+		{map[string]string{"t/a": "#!/bin/sh\nexit 1\n\x00x", "t/b": "{{#x}}{{/y}}"}, "/t/a"},
+		{map[string]string{"t/a": "ok", "t/b": "x", "t/b.oac": "mode: 9999", "t/c": "{{/z}}"}, "/t/b.oac"},
+	} {
+		dir := t.TempDir()
+		tree(t, dir, tt.files)
+		_, err := Apply(t.Context(), NewObject(), &ApplyOptions{TemplatesDir: filepath.Join(dir, "t"), OutputDir: filepath.Join(dir, "o"), NoSync: true})
+		if err == nil || !strings.Contains(err.Error(), dir+tt.want) || strings.Contains(err.Error(), dir+"/t/c") {
+			t.Errorf("error %v, want one about %s", err, tt.want)
+		}
+	}
+}

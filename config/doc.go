@@ -90,7 +90,9 @@
 //
 // # Writing the output tree
 //
-// Apply renders every template and parses every control file first, then
+// Apply renders every template and parses every control file first (the
+// rendered templates in parallel, the executable ones one at a time in
+// order; the error reported is the first in order), then
 // checks every output path, and only then writes: any error before that
 // leaves the output tree exactly as it was (the original also renders
 // everything first, but can fail half-way through writing). With
@@ -117,7 +119,8 @@
 //     fsynced; once every temporary file is written (any failure removes
 //     them all and the directories made), they are renamed over their
 //     targets in order, and the directories are fsynced. The original does
-//     not fsync at all;
+//     not fsync at all; ApplyOptions.NoSync skips the fsyncs for scratch
+//     trees (the writes stay atomic);
 //   - a target that is a symlink (inside the output root) is replaced by a
 //     regular file with the mode and owner of the link's target, which is
 //     left untouched, as in the original. Deleting (allow_empty: false)
