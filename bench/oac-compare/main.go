@@ -1,0 +1,162 @@
+// Command oac-compare times Debian's os-apply-config (Python) and ours on
+// the same generated inputs, alternately, in one run, and prints the median
+// wall-clock and CPU time of each and the speed-up.
+//
+// Scenarios (inputs from internal/oacbench, generated deterministically):
+//
+//	big-meta-200    1 MB metadata, 200 templates of ~520 output lines
+//	small-1000      2 KB metadata, 1,000 small templates in 20 directories
+//	key-lookup-1mb  --key services.svc123.db.host --type netaddress on the 1 MB file
+//	startup         --version
+//
+// Each scenario runs once per tool as a warm-up (discarded), then -n times
+// per tool, alternating, each rendering run into a fresh output directory.
+// CPU time is the child's user+system time (rusage).
+//
+// Usage (bench/oac-compare.sh builds ours first):
+//
+//	go run ./bench/oac-compare -ours /path/to/os-apply-config [-real /usr/bin/os-apply-config] [-n 9]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tripleo-go/tripleo/internal/oacbench"
+)
+
+type scenario struct {
+	name   string
+	args   func(out string) []string
+	output bool // renders into an output dir
+}
+
+type sample struct{ wall, cpu time.Duration }
+
+func main() {
+	ours := flag.String("ours", "", "our os-apply-config binary (required)")
+	real := flag.String("real", "/usr/bin/os-apply-config", "the Python os-apply-config")
+	n := flag.Int("n", 9, "timed runs per tool and scenario")
+	work := flag.String("dir", "", "work directory for inputs and outputs (default: a new temp dir, removed at the end)")
+	only := flag.String("only", "", "comma-separated scenario names to run (default: all)")
+	flag.Parse()
+	if *ours == "" {
+		fmt.Fprintln(os.Stderr, "oac-compare: -ours is required (see bench/oac-compare.sh)")
+		os.Exit(2)
+	}
+	if err := run(*ours, *real, *n, *work, *only, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "oac-compare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ours, real string, n int, work, only string, w io.Writer) error {
+	if work == "" {
+		d, err := os.MkdirTemp("", "oac-compare-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		work = d
+	}
+	inputs := map[oacbench.Scenario]*oacbench.Input{}
+	for _, s := range oacbench.Scenarios {
+		in, err := oacbench.Generate(filepath.Join(work, string(s)), s)
+		if err != nil {
+			return err
+		}
+		inputs[s] = in
+	}
+	big, small := inputs[oacbench.BigMeta], inputs[oacbench.Small]
+	render := func(in *oacbench.Input) func(string) []string {
+		return func(out string) []string {
+			return []string{"--fallback-metadata", "-t", in.Templates, "-o", out, "-m", in.Metadata}
+		}
+	}
+	scenarios := []scenario{
+		{name: string(oacbench.BigMeta), args: render(big), output: true},
+		{name: string(oacbench.Small), args: render(small), output: true},
+		{name: "key-lookup-1mb", args: func(string) []string {
+			return []string{"--fallback-metadata", "-m", big.Metadata, "--key", oacbench.KeyLookup, "--type", oacbench.KeyLookupType}
+		}},
+		{name: "startup", args: func(string) []string { return []string{"--version"} }},
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(w, "os-apply-config: Python %s vs Go %s; %d runs each, alternating; load average %s\n",
+		real, ours, n, strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
+	fmt.Fprintf(w, "%-16s %21s %21s %17s\n", "scenario", "python wall / cpu", "go wall / cpu", "speed-up wall/cpu")
+	runs := 0
+	for _, sc := range scenarios {
+		if only != "" && !slices.Contains(strings.Split(only, ","), sc.name) {
+			continue
+		}
+		var py, gp []sample
+		for i := -1; i < n; i++ { // i == -1 is the warm-up
+			for _, tool := range []string{real, ours} {
+				runs++
+				out := filepath.Join(work, fmt.Sprintf("out-%d", runs))
+				s, err := timeRun(tool, sc.args(out))
+				if err != nil {
+					return fmt.Errorf("%s with %s: %w", sc.name, tool, err)
+				}
+				os.RemoveAll(out)
+				if i < 0 {
+					continue
+				}
+				if tool == real {
+					py = append(py, s)
+				} else {
+					gp = append(gp, s)
+				}
+			}
+		}
+		pw, pc := median(py)
+		gw, gc := median(gp)
+		fmt.Fprintf(w, "%-16s %9.3fs / %7.3fs %9.4fs / %7.4fs %7.0f× / %5.0f×\n", sc.name,
+			pw.Seconds(), pc.Seconds(), gw.Seconds(), gc.Seconds(), ratio(pw, gw), ratio(pc, gc))
+	}
+	return nil
+}
+
+func timeRun(bin string, args []string) (sample, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"}
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return sample{wall: wall, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}, nil
+}
+
+// median returns the median wall and CPU times (each sorted on its own).
+func median(s []sample) (wall, cpu time.Duration) {
+	if len(s) == 0 {
+		return 0, 0
+	}
+	ws := make([]time.Duration, len(s))
+	cs := make([]time.Duration, len(s))
+	for i, x := range s {
+		ws[i], cs[i] = x.wall, x.cpu
+	}
+	slices.Sort(ws)
+	slices.Sort(cs)
+	return ws[len(ws)/2], cs[len(cs)/2]
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		b = time.Microsecond
+	}
+	return float64(a) / float64(b)
+}
