@@ -98,7 +98,16 @@ func modeStr(m fs.FileMode) string {
 	return fmt.Sprintf("%#o", perm)
 }
 
+// needRoot skips tests that chown to other users or expect root's files.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (chown to other users)")
+	}
+}
+
 func TestApplyTree(t *testing.T) {
+	needRoot(t)
 	dir := t.TempDir()
 	tdir, out := filepath.Join(dir, "t"), filepath.Join(dir, "o")
 	tree(t, dir, map[string]string{
@@ -176,6 +185,7 @@ func TestApplyTree(t *testing.T) {
 }
 
 func TestApplyKeepsModeAndOwner(t *testing.T) {
+	needRoot(t)
 	dir := t.TempDir()
 	tdir, out := filepath.Join(dir, "t"), filepath.Join(dir, "o")
 	tree(t, dir, map[string]string{
@@ -230,6 +240,7 @@ func TestApplyNewFileMode(t *testing.T) {
 }
 
 func TestApplyAllowEmpty(t *testing.T) {
+	needRoot(t)
 	dir := t.TempDir()
 	tdir, out := filepath.Join(dir, "t"), filepath.Join(dir, "o")
 	tree(t, dir, map[string]string{
@@ -262,6 +273,7 @@ func TestApplyAllowEmpty(t *testing.T) {
 }
 
 func TestApplySymlinkTargetReplaced(t *testing.T) {
+	needRoot(t)
 	dir := t.TempDir()
 	tdir, out := filepath.Join(dir, "t"), filepath.Join(dir, "o")
 	tree(t, dir, map[string]string{
@@ -378,6 +390,7 @@ func TestApplyAtomic(t *testing.T) {
 // A failure while writing the temporary files (here an immutable
 // directory, which even root cannot write into) undoes everything.
 func TestApplyWriteFailureRollsBack(t *testing.T) {
+	needRoot(t)
 	chattr, err := exec.LookPath("chattr")
 	if err != nil {
 		t.Skip("no chattr")
@@ -400,6 +413,7 @@ func TestApplyWriteFailureRollsBack(t *testing.T) {
 }
 
 func TestApplyExecutable(t *testing.T) {
+	needRoot(t)
 	dir := t.TempDir()
 	tree(t, dir, map[string]string{
 		"t/env":    "#!/bin/sh\nprintf '%s' \"$OAC_TEST\"\n\x00x",
@@ -632,5 +646,25 @@ func TestApplyFirstErrorInOrder(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), dir+tt.want) || strings.Contains(err.Error(), dir+"/t/c") {
 			t.Errorf("error %v, want one about %s", err, tt.want)
 		}
+	}
+}
+
+// An executable template runs by its path as given, relative to the
+// working directory, as in the original (its $0 shows it); a bare name is
+// never looked up in $PATH.
+func TestRunExecutableRelative(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{"sub/zero": "#!/bin/sh\nprintf '%s' \"$0\"\n\x00x", "bin/zero": "#!/bin/sh\necho from PATH\n\x00x"})
+	t.Chdir(dir)
+	for path, want := range map[string]string{"sub/zero": "sub/zero", "./sub/zero": "./sub/zero"} {
+		out, err := RunExecutable(t.Context(), path, nil, nil, 0)
+		if err != nil || string(out) != want {
+			t.Errorf("%s: %q %v, want %q", path, out, err, want)
+		}
+	}
+	t.Chdir(filepath.Join(dir, "sub"))
+	t.Setenv("PATH", filepath.Join(dir, "bin"))
+	if out, err := RunExecutable(t.Context(), "zero", nil, nil, 0); err != nil || string(out) != "./zero" {
+		t.Errorf("bare name: %q %v", out, err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -67,7 +67,8 @@ func IsExecutable(path string) bool {
 }
 
 // RunExecutable runs the executable template at path directly (no shell,
-// no arguments) with stdin on its standard input and returns its standard
+// no arguments, no $PATH lookup; a relative path is relative to the
+// working directory) with stdin on its standard input and returns its standard
 // output, which must be UTF-8. env is its environment (nil: this process's)
 // and timeout bounds its run (0: DefaultExecTimeout); at the timeout or when
 // ctx ends its whole process group is killed. Errors are *ExecError, except
@@ -76,14 +77,17 @@ func RunExecutable(ctx context.Context, path string, stdin []byte, env []string,
 	if timeout <= 0 {
 		timeout = DefaultExecTimeout
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, &ExecError{Template: path, ExitCode: -1, Err: err}
+	// Run it by the path as given (relative paths are relative to the
+	// working directory), as the original does, so that a script's $0 is
+	// the same; but never look it up in $PATH.
+	name := path
+	if !strings.Contains(name, "/") {
+		name = "./" + name
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(tctx, abs)
-	cmd.Args[0] = path // argv[0] as the original passes it
+	cmd := exec.CommandContext(tctx, name)
+	cmd.Args[0] = path
 	cmd.Env = env
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
@@ -95,7 +99,7 @@ func RunExecutable(ctx context.Context, path string, stdin []byte, env []string,
 	}
 	// If a grandchild keeps the pipes open, give up on them after this.
 	cmd.WaitDelay = 2 * time.Second
-	err = cmd.Run()
+	err := cmd.Run()
 	output := append(stdout.Bytes()[:len(stdout.Bytes()):len(stdout.Bytes())], stderr.Bytes()...)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -82,6 +82,7 @@ func TestGoTemplateErrors(t *testing.T) {
 }
 
 func TestGoTemplateFuncsAndApply(t *testing.T) {
+	needRoot(t)
 	dir := t.TempDir()
 	tree(t, dir, map[string]string{"t/a": "{{shout .name}}", "t/b": "{{range items .}}{{.Key}} {{end}}"})
 	g := GoTemplate{Funcs: template.FuncMap{"shout": func(s string) string { return strings.ToUpper(s) + "!" }}}
