@@ -1,0 +1,34 @@
+package ipmi_test
+
+import (
+	"context"
+	"fmt"
+
+	_ "github.com/tripleo-go/tripleo/drivers/ipmi"
+	"github.com/tripleo-go/tripleo/drivers/sim"
+	"github.com/tripleo-go/tripleo/provision"
+)
+
+func Example() {
+	dc, err := sim.Start(1, nil) // a simulated machine with an IPMI BMC on loopback
+	if err != nil {
+		panic(err)
+	}
+	defer dc.Close()
+	m := dc.Machine(0)
+	ctx := context.Background()
+	b, err := provision.OpenBMC(ctx, m.IPMIURL(), m.Credentials(), nil)
+	if err != nil {
+		panic(err)
+	}
+	defer b.Close()
+	if err := b.SetBootDevice(ctx, provision.BootPXE, false); err != nil {
+		panic(err)
+	}
+	s, err := b.Power(ctx, provision.PowerActionOn)
+	fmt.Println(s, err)
+	fmt.Println(m.Calls())
+	// Output:
+	// on <nil>
+	// [boot pxe once power on]
+}
