@@ -81,7 +81,12 @@
 // original checks keys against its object's attributes, so "body" crashes
 // it and "set" or "_mode" are accepted and bypass the checks; here all
 // three are rejected. Duplicate keys: the last wins, as in the original.
-// YAML merge keys (<<) work as in PyYAML.
+// YAML merge keys (<<) work as in PyYAML. The YAML syntax itself is read by
+// go.yaml.in/yaml/v3, which accepts a little more than PyYAML: a tab
+// after "key:" is fine here and a scanner error (traceback, exit 1) there.
+// Some messages about values that are not numbers at all print them a
+// little differently (a timestamp as written rather than as Python's
+// datetime prints it).
 //
 // "mode: 0" is accepted and means "unset", as in the original (which tests
 // the mode for truth): the file keeps its existing mode, or gets 0644. We
