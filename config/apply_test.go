@@ -442,6 +442,7 @@ func TestRunExecutableErrors(t *testing.T) {
 	tree(t, dir, map[string]string{
 		"fail":      "#!/bin/sh\necho out; echo err >&2; exit 7\n\x00x",
 		"noshebang": "echo hi\n\x00x",
+		"leaker":    "#!/bin/sh\nsleep 3 &\necho hi\n\x00x",
 		"badutf8":   "#!/bin/sh\nprintf '\\377'\n\x00x",
 		"sleeper":   "#!/bin/sh\nsleep 60 &\nsleep 60\n\x00x",
 		"signal":    "#!/bin/sh\nkill -9 $$\n\x00x",
@@ -456,6 +457,7 @@ func TestRunExecutableErrors(t *testing.T) {
 		{"badutf8", "not valid UTF-8", 0, nil},
 		{"sleeper", "timed out", -1, context.DeadlineExceeded},
 		{"signal", "signal: killed", -1, nil},
+		{"leaker", "kept its output open", 0, exec.ErrWaitDelay},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

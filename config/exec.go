@@ -108,10 +108,14 @@ func RunExecutable(ctx context.Context, path string, stdin []byte, env []string,
 		e := &ExecError{Template: path, ExitCode: -1, Output: output, Err: err}
 		var ee *exec.ExitError
 		switch {
+		case errors.Is(err, exec.ErrWaitDelay): // it exited 0
+			e.ExitCode = 0
+			e.Err = fmt.Errorf("it exited but a process it started kept its output open (%w)", err)
 		case tctx.Err() != nil:
 			e.Err = fmt.Errorf("%w after %v", context.DeadlineExceeded, timeout)
 		case errors.As(err, &ee):
 			e.ExitCode = ee.ExitCode()
+
 		case errors.Is(err, syscall.ENOEXEC):
 			e.Err = fmt.Errorf("%w (a script needs a #! line)", err)
 		}
