@@ -19,8 +19,9 @@ func TestESPSizes(t *testing.T) {
 	os.MkdirAll(filepath.Join(src, "loader", "entries"), 0o755)
 	os.WriteFile(filepath.Join(src, "EFI", "BOOT", "BOOTX64.EFI"), make([]byte, 70000), 0o644)
 	os.WriteFile(filepath.Join(src, "loader", "entries", "golden.conf"), []byte("title x\n"), 0o644)
-	for _, mib := range []int64{36, 40, 50, 64, 100, 128, 200, 256, 260, 261, 300, 512, 550} {
+	for _, mib := range []int64{36, 40, 64, 100, 128, 256, 261, 300, 550} {
 		t.Run(fmt.Sprintf("%dMiB", mib), func(t *testing.T) {
+			t.Parallel()
 			p := filepath.Join(t.TempDir(), "esp.img")
 			f, err := os.Create(p)
 			if err != nil {

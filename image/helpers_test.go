@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,4 +286,35 @@ func readESP(t *testing.T, a *Artifact) map[string]string {
 	}
 	walk(".")
 	return out
+}
+
+var (
+	synthOnce sync.Once
+	synthArt  *Artifact
+	synthErr  error
+	sharedDir string
+)
+
+// synthArtifact is the synthetic tree built once with smallSpec("golden")
+// and shared by the tests that only read it.
+func synthArtifact(t *testing.T) *Artifact {
+	t.Helper()
+	synthOnce.Do(func() {
+		sharedDir, synthErr = os.MkdirTemp("", "tripleo-image-test-")
+		if synthErr == nil {
+			synthArt, synthErr = Build(context.Background(), smallSpec("golden"), synthTree(), sharedDir, nil)
+		}
+	})
+	if synthErr != nil {
+		t.Fatal(synthErr)
+	}
+	return synthArt
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedDir != "" {
+		os.RemoveAll(sharedDir)
+	}
+	os.Exit(code)
 }

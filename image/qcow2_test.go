@@ -11,7 +11,7 @@ import (
 
 func TestQcow2CheckAndCompare(t *testing.T) {
 	qemuImg := peertest.Look(t, "qemu-img")[0]
-	a := buildT(t, smallSpec("q"), synthTree(), nil)
+	a := synthArtifact(t)
 	q := a.Path(a.Qcow2)
 	if out := run(t, qemuImg, "check", q); !strings.Contains(out, "No errors were found") {
 		t.Errorf("qemu-img check: %s", out)
