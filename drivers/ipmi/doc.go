@@ -40,8 +40,9 @@
 // "lanplus" mode runs ipmitool with the password in argv, so it serves
 // ipmi+lan:// only. github.com/bougou/go-ipmi v0.9.1 speaks RMCP+ natively
 // and takes a context; with suite 3 pinned it opens a session to ipmi_sim
-// in about 1 ms on loopback, and reads the power state of 1,000 simulated
-// BMCs in well under a second (see BenchmarkPowerStatus).
+// in about 1 ms on loopback. BenchmarkPowerStatus reads the power state of
+// 1,000 simulated BMCs (a new session each) in 0.9-1.5 s on a shared
+// 2-core machine, against about 60 s for one ipmitool process per BMC.
 //
 // # Library bugs and limits worked around
 //
@@ -56,6 +57,10 @@
 //     reply; a cancelled context is passed so that it only frees the socket.
 //     Close twice panics (closes a channel twice); each session is closed
 //     exactly once.
+//   - Known weakness, not worked around: AES-CBC initialisation vectors
+//     come from math/rand seeded with the current second, so they are
+//     predictable. IPMI 2.0's own security is weak (RAKP exposes password
+//     hashes to offline cracking): keep BMCs on an isolated network.
 //
 // goipmi (v0.0.0-20181114221114-2333cd82d702, its last commit):
 //   - No context, a fixed 5 s read timeout and no retries: each call runs
