@@ -72,6 +72,8 @@
 //	             the file is parsed ("owner 'x' not found in passwd
 //	             database"); anything else "must be a string or int".
 //	group        the same, in the group database.
+//	             (Lookups go through os/user: NSS with cgo, /etc/passwd
+//	             and /etc/group in a static build.)
 //	allow_empty  a boolean, strictly (default true). When false and the
 //	             rendered body is empty, the output file is deleted if it
 //	             exists ("deleting <path>") and not created otherwise ("not

@@ -223,3 +223,20 @@ func TestParseControlFile(t *testing.T) {
 		t.Fatalf("got %+v, %v", c, err)
 	}
 }
+
+func ExampleParseControl() {
+	c, err := ParseControl("templates/etc/app.conf", []byte("mode: 0640\ngroup: 0\nallow_empty: no\n"))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("mode %#o, group %d, delete when empty: %v\n", c.Mode, *c.Group, c.DeleteEmpty)
+
+	_, err = ParseControl("templates/etc/app.conf", []byte("mode: 600\n"))
+	var ce *ControlError
+	if errors.As(err, &ce) {
+		fmt.Printf("%s (key %s)\n", ce, ce.Key)
+	}
+	// Output:
+	// mode 0640, group 0, delete when empty: true
+	// templates/etc/app.conf.oac: mode '0o1130' out of range (key mode)
+}
