@@ -345,15 +345,18 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 			uid:     -1,
 			gid:     -1,
 		}
-		real, err := resolveCached(a.path, dirs)
+		lfi, lerr := os.Lstat(a.path)
+		real, err := resolveCached(a.path, lfi, lerr, dirs)
 		if err != nil {
 			return nil, fmt.Errorf("output %s: %w", a.display, err)
 		}
 		if !within(realRoot, real) {
 			return nil, fmt.Errorf("%w: %s resolves to %s, outside %s", ErrUnsafePath, a.display, real, realRoot)
 		}
-		lfi, lerr := os.Lstat(a.path)
-		fi, err := os.Stat(a.path) // follows a symlink, as the original
+		fi, err := lfi, lerr
+		if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+			fi, err = os.Stat(a.path) // follows the symlink, as the original
+		}
 		switch {
 		case err == nil:
 			a.exists = true
@@ -604,8 +607,8 @@ func within(root, p string) bool {
 }
 
 // resolveCached is resolvePath with the resolution of parent directories
-// remembered in dirs.
-func resolveCached(p string, dirs map[string]string) (string, error) {
+// remembered in dirs. lfi and lerr are the result of lstat(p).
+func resolveCached(p string, lfi fs.FileInfo, lerr error, dirs map[string]string) (string, error) {
 	dir, name := filepath.Split(p)
 	dir = filepath.Clean(dir)
 	rdir, ok := dirs[dir]
@@ -616,17 +619,15 @@ func resolveCached(p string, dirs map[string]string) (string, error) {
 		}
 		dirs[dir] = rdir
 	}
-	if rdir != dir {
-		// Through a symlink, or not existing yet: resolve the whole path.
-		return resolvePath(p)
-	}
-	fi, err := os.Lstat(p)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case rdir != dir:
+		// Through a symlinked parent: resolve the whole path.
+		return resolvePath(p)
+	case errors.Is(lerr, fs.ErrNotExist):
 		return p, nil
-	case err != nil:
-		return "", err
-	case fi.Mode()&fs.ModeSymlink != 0:
+	case lerr != nil:
+		return "", lerr
+	case lfi.Mode()&fs.ModeSymlink != 0:
 		return resolvePath(p)
 	}
 	return filepath.Join(rdir, name), nil

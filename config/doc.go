@@ -127,7 +127,8 @@
 //     them all and the directories made), they are renamed over their
 //     targets in order, and the directories are fsynced. The original does
 //     not fsync at all; ApplyOptions.NoSync skips the fsyncs for scratch
-//     trees (the writes stay atomic);
+//     trees (the writes stay atomic). A crash before the renames can leave
+//     ".oac-tmp-*" files behind (the original leaves "tmpXXXXXXXX" ones);
 //   - a target that is a symlink (inside the output root) is replaced by a
 //     regular file with the mode and owner of the link's target, which is
 //     left untouched, as in the original. Deleting (allow_empty: false)
