@@ -100,12 +100,12 @@ func RunExecutable(ctx context.Context, path string, stdin []byte, env []string,
 	// If a grandchild keeps the pipes open, give up on them after this.
 	cmd.WaitDelay = 2 * time.Second
 	err := cmd.Run()
-	output := append(stdout.Bytes()[:len(stdout.Bytes()):len(stdout.Bytes())], stderr.Bytes()...)
+	output := func() []byte { return append(bytes.Clone(stdout.Bytes()), stderr.Bytes()...) }
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		e := &ExecError{Template: path, ExitCode: -1, Output: output, Err: err}
+		e := &ExecError{Template: path, ExitCode: -1, Output: output(), Err: err}
 		var ee *exec.ExitError
 		switch {
 		case errors.Is(err, exec.ErrWaitDelay): // it exited 0
@@ -115,7 +115,6 @@ func RunExecutable(ctx context.Context, path string, stdin []byte, env []string,
 			e.Err = fmt.Errorf("%w after %v", context.DeadlineExceeded, timeout)
 		case errors.As(err, &ee):
 			e.ExitCode = ee.ExitCode()
-
 		case errors.Is(err, syscall.ENOEXEC):
 			e.Err = fmt.Errorf("%w (a script needs a #! line)", err)
 		}
@@ -123,7 +122,7 @@ func RunExecutable(ctx context.Context, path string, stdin []byte, env []string,
 	}
 	if !utf8.Valid(stdout.Bytes()) {
 		// The original dies with a UnicodeDecodeError; files are text.
-		return nil, &ExecError{Template: path, ExitCode: 0, Output: output, Err: errors.New("output is not valid UTF-8")}
+		return nil, &ExecError{Template: path, ExitCode: 0, Output: output(), Err: errors.New("output is not valid UTF-8")}
 	}
 	return stdout.Bytes(), nil
 }
