@@ -223,7 +223,7 @@ func (f *FileInventory) change(ctx context.Context, mutate func(map[string]*Node
 	return nil
 }
 
-func (f *FileInventory) write(nodes map[string]*Node) error {
+func encodeInventory(nodes map[string]*Node) ([]byte, error) {
 	ff := fileFormat{Version: fileVersion, Nodes: make([]nodeRecord, 0, len(nodes))}
 	for _, name := range slices.Sorted(maps.Keys(nodes)) {
 		n := nodes[name]
@@ -231,9 +231,16 @@ func (f *FileInventory) write(nodes map[string]*Node) error {
 	}
 	data, err := json.MarshalIndent(ff, "", "  ")
 	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+func (f *FileInventory) write(nodes map[string]*Node) error {
+	data, err := encodeInventory(nodes)
+	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
 	if err := writeFileAtomic(f.path, data, 0o600); err != nil {
 		return err
 	}

@@ -80,6 +80,44 @@ func BenchmarkPowerStatus(b *testing.B) {
 		b.ReportMetric(float64(rssKiB())/1024, "RSS-MiB")
 	})
 
+	// Steady state: the sessions stay open between sweeps, as a
+	// Provisioner's cached BMC handles keep them for its power sync.
+	b.Run(fmt.Sprintf("driver-warm/%d", *benchBMCs), func(b *testing.B) {
+		ms := machines[:*benchBMCs]
+		drivers := make([]provision.PowerDriver, len(ms))
+		for i, m := range ms {
+			d, _, err := provision.OpenDriver(b.Context(), m.IPMIURL(), m.Credentials(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			drivers[i] = d
+		}
+		sweep := func() error {
+			g, ctx := errgroup.WithContext(b.Context())
+			g.SetLimit(*benchParallel)
+			for _, d := range drivers {
+				g.Go(func() error {
+					_, err := d.PowerState(ctx)
+					return err
+				})
+			}
+			return g.Wait()
+		}
+		if err := sweep(); err != nil { // open the sessions
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := sweep(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		el := b.Elapsed().Seconds() / float64(b.N)
+		b.ReportMetric(el, "s/sweep")
+		b.ReportMetric(el*1000/float64(len(ms)), "ms/BMC")
+		b.ReportMetric(float64(rssKiB())/1024, "RSS-MiB")
+	})
+
 	b.Run(fmt.Sprintf("ipmitool/%d", *benchToolBMCs), func(b *testing.B) {
 		tool := peertest.Look(b, "ipmitool")[0]
 		ms := machines[:*benchToolBMCs]

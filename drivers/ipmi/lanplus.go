@@ -31,7 +31,10 @@ func openLanplus(_ context.Context, a provision.BMCAddress, creds provision.Cred
 			return nil, err
 		}
 		c.WithCipherSuiteID(types.CipherSuiteID(s.cipher)).WithTimeout(s.timeout).WithRetry(s.retries).
-			WithMaxPrivilegeLevel(types.PrivilegeLevelAdministrator)
+			WithMaxPrivilegeLevel(types.PrivilegeLevelAdministrator).
+			// Chassis messages are under 100 bytes; the library's default
+			// 4 KiB receive buffer per exchange dominated allocations.
+			WithBufferSize(1024)
 		if err := c.Connect(ctx); err != nil {
 			// No session to close: a cancelled context makes Close skip
 			// the Close Session exchange and just release the socket.
