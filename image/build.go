@@ -13,7 +13,6 @@ import (
 
 	"github.com/diskfs/go-diskfs"
 	"github.com/diskfs/go-diskfs/partition/gpt"
-	"golang.org/x/sys/unix"
 )
 
 // Options tunes Build. The zero value (or nil) builds with the defaults.
@@ -175,6 +174,12 @@ func (b *builder) build(ctx context.Context, src Source, tmp string) (*Artifact,
 
 	// Stage the root tree.
 	st := newStaging(filepath.Join(tmp, "root"))
+	st.share = true
+	for _, e := range elems {
+		if len(e.Hooks) > 0 {
+			st.share = false // a hook might write into a shared file
+		}
+	}
 	if err := os.Mkdir(st.Dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -194,9 +199,6 @@ func (b *builder) build(ctx context.Context, src Source, tmp string) (*Artifact,
 	espDir := filepath.Join(st.Dir, "boot", "efi")
 	if err := loaderEntry(espDir, s.Name, s.KernelCmdline); err != nil {
 		return nil, &BuildError{Phase: PhaseESP, Subject: "loader entry", Err: err}
-	}
-	if err := clampTimes(st.Dir, s.SourceDateEpoch); err != nil {
-		return nil, &BuildError{Phase: PhaseStage, Err: err}
 	}
 
 	out := filepath.Join(tmp, "out")
@@ -229,9 +231,6 @@ func (b *builder) build(ctx context.Context, src Source, tmp string) (*Artifact,
 	// The ESP's files live on the ESP, not in the root's /boot/efi.
 	if err := emptyDir(espDir); err != nil {
 		return nil, &BuildError{Phase: PhaseESP, Err: err}
-	}
-	if err := clampTimes(st.Dir, s.SourceDateEpoch); err != nil {
-		return nil, &BuildError{Phase: PhaseStage, Err: err}
 	}
 
 	files, bytes, err := countTree(st.Dir)
@@ -316,25 +315,6 @@ func writeGPT(f *os.File, p *diskPlan) error {
 		})
 	}
 	return d.Partition(t)
-}
-
-// clampTimes sets every mtime later than epoch to epoch, so files the
-// build itself touched do not carry the wall clock.
-func clampTimes(dir string, epoch int64) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(epoch * 1e9), unix.NsecToTimespec(epoch * 1e9)}
-	return filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		var sst unix.Stat_t
-		if err := unix.Lstat(p, &sst); err != nil {
-			return err
-		}
-		if sst.Mtim.Sec > epoch || (sst.Mtim.Sec == epoch && sst.Mtim.Nsec > 0) {
-			return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
-		}
-		return nil
-	})
 }
 
 func emptyDir(dir string) error {

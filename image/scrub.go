@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // stateRules are the configuration and persistent state a golden image
@@ -43,7 +44,9 @@ func excludeState(st *Staging, extra []string, keepBuiltin bool) ([]string, erro
 		rules = append(append([]string(nil), stateRules...), extra...)
 		mid := filepath.Join(st.Dir, "etc", "machine-id")
 		if fi, err := os.Lstat(mid); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-			if err := os.Truncate(mid, 0); err != nil {
+			// Replace rather than truncate: the file may be shared with
+			// the source tree through a hard link.
+			if err := replaceEmpty(mid, fi); err != nil {
 				return nil, fmt.Errorf("image: exclude state: %w", err)
 			}
 			removed = append(removed, "etc/machine-id (emptied)")
@@ -90,4 +93,24 @@ func excludeState(st *Staging, extra []string, keepBuiltin bool) ([]string, erro
 	}
 	sort.Strings(removed)
 	return removed, nil
+}
+
+// replaceEmpty replaces a file by an empty one with the same owner, mode
+// and mtime.
+func replaceEmpty(p string, fi os.FileInfo) error {
+	if err := os.Remove(p); err != nil {
+		return err
+	}
+	if err := os.WriteFile(p, nil, fi.Mode().Perm()); err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		if err := os.Lchown(p, int(st.Uid), int(st.Gid)); err != nil && !errors.Is(err, syscall.EPERM) {
+			return err
+		}
+	}
+	if err := os.Chmod(p, fi.Mode().Perm()); err != nil {
+		return err
+	}
+	return os.Chtimes(p, fi.ModTime(), fi.ModTime())
 }

@@ -61,6 +61,10 @@ type Staging struct {
 	Dir    string
 	fixups map[string]Fixup
 	root   bool
+	// share lets a DirSource hard-link files instead of copying them; the
+	// builder allows it only when no element hook (which might write into
+	// a file in place) will run.
+	share bool
 }
 
 func newStaging(dir string) *Staging {
@@ -330,13 +334,16 @@ func (d DirSource) Populate(ctx context.Context, st *Staging) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("image: root source %s: not a directory", d.Path)
 	}
-	return copyTree(ctx, d.Path, st.Dir)
+	return copyTree(ctx, d.Path, st.Dir, st.share)
 }
 
 // copyTree copies src into dst preserving owners, modes, times, hard
 // links, symlinks, device nodes and xattrs; it uses copy_file_range (fast
-// and extent-sharing where the filesystem allows) and keeps holes.
-func copyTree(ctx context.Context, src, dst string) error {
+// and extent-sharing where the filesystem allows) and keeps holes. With
+// share, regular files are hard-linked instead (same filesystem only,
+// else copied): the build then never writes into them (it replaces files
+// it changes, and every writer clamps times itself).
+func copyTree(ctx context.Context, src, dst string, share bool) error {
 	type ino struct{ dev, ino uint64 }
 	links := map[ino]string{}
 	var dirs []string
@@ -370,6 +377,12 @@ func copyTree(ctx context.Context, src, dst string) error {
 				return err
 			}
 		case unix.S_IFREG:
+			if share {
+				if err := os.Link(p, out); err == nil {
+					return nil
+				}
+				share = false // another filesystem: copy from now on
+			}
 			if sst.Nlink > 1 {
 				k := ino{sst.Dev, sst.Ino}
 				if first, ok := links[k]; ok {
@@ -377,7 +390,7 @@ func copyTree(ctx context.Context, src, dst string) error {
 				}
 				links[k] = out
 			}
-			if err := copyFile(p, out, sst.Size); err != nil {
+			if err := copyFile(p, out, sst.Size, sst.Blocks); err != nil {
 				return err
 			}
 		default:
@@ -404,7 +417,7 @@ func copyTree(ctx context.Context, src, dst string) error {
 	return nil
 }
 
-func copyFile(src, dst string, size int64) error {
+func copyFile(src, dst string, size int64, blocks int64) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -414,7 +427,15 @@ func copyFile(src, dst string, size int64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := copySparse(context.Background(), out, 0, in, size, nil); err != nil {
+	if blocks*512 < size {
+		// Sparse: copy the data extents only.
+		_, err = copySparse(context.Background(), out, 0, in, size, nil)
+	} else {
+		// Dense: the kernel copies (copy_file_range, reflinks where the
+		// filesystem can).
+		_, err = out.ReadFrom(in)
+	}
+	if err != nil {
 		out.Close()
 		return err
 	}

@@ -1,0 +1,106 @@
+package image
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// benchRootfs returns a debootstrap --variant=minbase tree, made on first
+// use in the user cache directory (as root, about 80 s; it needs
+// debootstrap and the Debian mirror), or TRIPLEO_BENCH_ROOTFS.
+func benchRootfs(b *testing.B) string {
+	b.Helper()
+	if p := os.Getenv("TRIPLEO_BENCH_ROOTFS"); p != "" {
+		return p
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		b.Skip(err)
+	}
+	dir := filepath.Join(cache, "tripleo-image-bench", "minbase")
+	if _, err := os.Stat(filepath.Join(dir, "var", "lib", "dpkg", "status")); err == nil {
+		return dir
+	}
+	if os.Geteuid() != 0 {
+		b.Skip("making the minbase tree needs root (debootstrap); set TRIPLEO_BENCH_ROOTFS")
+	}
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		b.Skip("debootstrap not installed")
+	}
+	tmp := dir + ".tmp"
+	os.RemoveAll(tmp)
+	out, err := exec.Command("debootstrap", "--variant=minbase", "bookworm", tmp, "http://deb.debian.org/debian").CombinedOutput()
+	if err != nil {
+		b.Skipf("debootstrap: %v\n%s", err, out)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		b.Fatal(err)
+	}
+	return dir
+}
+
+// BenchmarkMinbase builds a 1 GiB bootable GPT image (ESP 128 MiB + ext4
+// root) with its qcow2 and digests from a minbase tree: ours (raw + qcow2
+// + manifest + SHA256SUMS) beside the classic chain (mkfs.ext4 -d,
+// mkfs.vfat, sfdisk, dd, qemu-img convert, sha256sum).
+//
+//	go test -run '^$' -bench Minbase -benchtime 3x ./image
+func BenchmarkMinbase(b *testing.B) {
+	root := benchRootfs(b)
+	spec := &Spec{Name: "minbase", SourceDateEpoch: 1700000000, Outputs: Outputs{Qcow2: true}}
+	plan, err := spec.plan()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("tripleo", func(b *testing.B) {
+		for b.Loop() {
+			dir := b.TempDir()
+			if _, err := Build(context.Background(), spec, DirSource{Path: root}, dir, nil); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			os.RemoveAll(dir)
+			b.StartTimer()
+		}
+	})
+	b.Run("classic", func(b *testing.B) {
+		for _, tool := range []string{"mkfs.ext4", "mkfs.vfat", "sfdisk", "dd", "qemu-img", "sha256sum"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				b.Skip(tool, " not installed")
+			}
+		}
+		esp, rootp := plan.Parts[0], plan.Parts[1]
+		for b.Loop() {
+			dir := b.TempDir()
+			sh := func(script string) {
+				cmd := exec.Command("sh", "-ec", script)
+				cmd.Dir = dir
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%s: %v\n%s", script, err, out)
+				}
+			}
+			sh(fmt.Sprintf("mkfs.ext4 -q -F -d %s root.img %dk", root, rootp.Size/1024))
+			sh(fmt.Sprintf("truncate -s %d esp.img && mkfs.vfat -F 32 -n ESP esp.img >/dev/null", esp.Size))
+			sh(fmt.Sprintf("truncate -s %d disk.raw", plan.Size))
+			table := fmt.Sprintf("label: gpt\nstart=%d, size=%d, type=%s\nstart=%d, size=%d, type=%s\n",
+				esp.Start/512, esp.Size/512, TypeESP, rootp.Start/512, rootp.Size/512, TypeRootX86_64)
+			cmd := exec.Command("sfdisk", "-q", "disk.raw")
+			cmd.Dir, cmd.Stdin = dir, strings.NewReader(table)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("sfdisk: %v\n%s", err, out)
+			}
+			sh(fmt.Sprintf("dd if=esp.img of=disk.raw bs=1M seek=%d conv=notrunc,sparse status=none", esp.Start/MiB))
+			sh(fmt.Sprintf("dd if=root.img of=disk.raw bs=1M seek=%d conv=notrunc,sparse status=none", rootp.Start/MiB))
+			sh("qemu-img convert -f raw -O qcow2 disk.raw disk.qcow2")
+			sh("sha256sum disk.raw disk.qcow2 > SHA256SUMS")
+			b.StopTimer()
+			os.RemoveAll(dir)
+			b.StartTimer()
+		}
+	})
+}
