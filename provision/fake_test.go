@@ -123,7 +123,6 @@ func (f *fakeDriver) cmds() []string {
 type fakeFleet struct {
 	mu      sync.Mutex
 	drivers map[string]*fakeDriver
-	opts    provision.BMCOptions
 }
 
 func newFleet() *fakeFleet { return &fakeFleet{drivers: map[string]*fakeDriver{}} }

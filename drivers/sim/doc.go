@@ -7,9 +7,10 @@
 // Each machine's BMC speaks IPMI 2.0 (RMCP+) and IPMI 1.5 over UDP on
 // 127.0.0.1, faithfully enough that ipmitool drives it
 // (ipmitool -I lanplus -C 3 -H 127.0.0.1 -p PORT -U admin -P password
-// chassis power on). The RMCP+ session layer (RAKP, cipher suites 0-3 and
-// 17, integrity and confidentiality) is github.com/bougou/go-ipmi's
-// embeddable BMC server (pkg/server), bound to loopback by this package; the
+// chassis power on). The RMCP+ session layer (RAKP, cipher suites 1-3 and
+// 17 but not the unauthenticated suite 0, integrity, confidentiality) is
+// github.com/bougou/go-ipmi's embeddable BMC server (pkg/server), bound to
+// loopback by this package; the
 // chassis behind it (power, boot flags, power-on delay, call log) and the
 // failure injection are this package's. The IPMI endpoint lives in ipmi.go
 // beside the machine model (machine.go), so that further protocol

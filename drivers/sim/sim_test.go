@@ -116,6 +116,11 @@ func TestIPMIToolDrivesSim(t *testing.T) {
 	if out, err := run("lanplus", "not-the-password", "chassis", "power", "status"); err == nil || !strings.Contains(out, "RMCP+") {
 		t.Errorf("wrong password: %v\n%s", err, out)
 	}
+	// Cipher suite 0 (no authentication) is refused.
+	c0 := exec.CommandContext(t.Context(), ipmitool, "-I", "lanplus", "-C", "0", "-H", host, "-p", port, "-U", "admin", "-P", "x", "-N", "1", "-R", "1", "chassis", "power", "status")
+	if out, err := c0.CombinedOutput(); err == nil {
+		t.Errorf("cipher suite 0 accepted: %s", out)
+	}
 	m.SetFault(sim.FaultWrongPassword, 0)
 	if _, err := run("lanplus", "password", "chassis", "power", "status"); err == nil {
 		t.Error("FaultWrongPassword: ipmitool still got in")
