@@ -27,9 +27,10 @@ type Resolver interface {
 	Param(name string) (any, error)
 	// Resource returns a resource's reference id (get_resource).
 	Resource(name string) (any, error)
-	// Attribute returns a resource attribute; attr "" means every
-	// attribute as a map (get_attr with only a resource name).
-	Attribute(resource, attr string) (any, error)
+	// Attribute returns a resource attribute followed along path (map
+	// keys, list indices; see WalkPath); attr "" means every attribute as
+	// a map (get_attr with only a resource name).
+	Attribute(resource, attr string, path []any) (any, error)
 	// File returns the content of a file from the files map (get_file).
 	File(name string) (string, error)
 	// Facade returns metadata, deletion_policy or update_policy of the
@@ -279,7 +280,7 @@ func (e *evaluator) getParam(a any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return walkPath(v, path)
+	return WalkPath(v, path)
 }
 
 func (e *evaluator) getAttr(a any) (any, error) {
@@ -295,22 +296,18 @@ func (e *evaluator) getAttr(a any) (any, error) {
 		if !e.ver.AtLeast(V20151015) {
 			return nil, fmt.Errorf("%w: get_attr needs an attribute name before 2015-10-15", ErrVersion)
 		}
-		return e.r.Attribute(res, "")
+		return e.r.Attribute(res, "", nil)
 	}
 	attr, ok := l[1].(string)
 	if !ok {
 		return nil, fmt.Errorf("%w: the attribute name must be a string", ErrInvalid)
 	}
-	v, err := e.r.Attribute(res, attr)
-	if err != nil {
-		return nil, err
-	}
-	return walkPath(v, l[2:])
+	return e.r.Attribute(res, attr, l[2:])
 }
 
-// walkPath follows map keys and list indices; a missing key or index gives
+// WalkPath follows map keys and list indices; a missing key or index gives
 // null, as Heat does for attribute paths.
-func walkPath(v any, path []any) (any, error) {
+func WalkPath(v any, path []any) (any, error) {
 	for _, p := range path {
 		switch x := v.(type) {
 		case nil:

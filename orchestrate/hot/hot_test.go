@@ -307,9 +307,9 @@ func (f fakeResolver) Resource(n string) (any, error) { return n + "-id", nil }
 func (f fakeResolver) File(string) (string, error)    { return "", ErrNotFound }
 func (f fakeResolver) Facade(string) (any, error)     { return nil, ErrNotFound }
 func (f fakeResolver) Condition(string) (bool, error) { return false, ErrNotFound }
-func (f fakeResolver) Attribute(r, a string) (any, error) {
+func (f fakeResolver) Attribute(r, a string, path []any) (any, error) {
 	if a == "" {
 		return f[r], nil
 	}
-	return f[r][a], nil
+	return WalkPath(f[r][a], path)
 }

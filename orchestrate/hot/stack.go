@@ -234,7 +234,7 @@ func (r *staticResolver) Resource(name string) (any, error) {
 	return nil, ErrDeferred
 }
 
-func (r *staticResolver) Attribute(resource, attr string) (any, error) {
+func (r *staticResolver) Attribute(resource, attr string, _ []any) (any, error) {
 	if r.enabled != nil && !r.enabled[resource] {
 		if r.s.Template.resources[resource] == nil {
 			return nil, fmt.Errorf("%w: the resource %q does not exist", ErrNotFound, resource)

@@ -1,0 +1,605 @@
+package orchestrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tripleo-go/tripleo/orchestrate/hot"
+)
+
+// spec is one resource to converge: a template resource or a group member.
+type spec struct {
+	id             string // flat id: "name" or "group/index"
+	scope          string // name used for per-resource registry scoping
+	typ            string // type as written
+	props          map[string]any
+	md             any
+	requires       []string
+	parent         string
+	index          int
+	deletionPolicy string
+	updatePolicy   map[string]any
+	isNew          bool
+}
+
+func (o *op) converge(ctx context.Context) []error {
+	tasks := map[string]*task{}
+	var list []*task
+	for _, d := range o.stack.Resources {
+		s := &spec{id: d.Name, scope: d.Name, typ: d.Type, props: d.Properties, md: d.Metadata,
+			requires: d.DependsOn, deletionPolicy: d.DeletionPolicy, updatePolicy: d.UpdatePolicy}
+		t := o.newTask(s)
+		tasks[d.Name] = t
+		list = append(list, t)
+	}
+	for _, d := range o.stack.Resources {
+		for _, dep := range d.DependsOn {
+			tasks[d.Name].dependOn(tasks[dep])
+		}
+	}
+	return walk(ctx, list, o.e.parallelism())
+}
+
+func (e *Engine) parallelism() int {
+	if e.opts.Parallelism > 0 {
+		return e.opts.Parallelism
+	}
+	return 64
+}
+
+func (o *op) newTask(s *spec) *task {
+	t := &task{id: s.id}
+	t.run = func(ctx context.Context) ([]*task, error) { return o.runSpec(ctx, s, t) }
+	return t
+}
+
+func (o *op) markDesired(id string) {
+	o.mu.Lock()
+	o.desired[id] = true
+	o.mu.Unlock()
+}
+
+func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
+	o.markDesired(s.id)
+	fail := func(err error) ([]*task, error) {
+		return nil, fmt.Errorf("resources.%s: %w", s.id, err)
+	}
+	typName, err := o.stack.Env.Registry.Resolve(s.scope, s.typ)
+	if err != nil {
+		return fail(err)
+	}
+	if hot.IsTemplatePath(typName) {
+		return fail(fmt.Errorf("%w: template resource %s (nested stacks are not supported yet)", ErrInvalid, typName))
+	}
+	rt, err := o.e.types.Lookup(typName)
+	if err != nil {
+		return fail(err)
+	}
+	props, err := o.resolve(s.props)
+	if err != nil {
+		return fail(fmt.Errorf("properties: %w", err))
+	}
+	md, err := o.resolve(s.md)
+	if err != nil {
+		return fail(fmt.Errorf("metadata: %w", err))
+	}
+	pm, _ := props.(map[string]any)
+	pm, err = rt.Schema().Validate(pm)
+	if err != nil {
+		return fail(fmt.Errorf("properties: %w", err))
+	}
+	if typName == TypeResourceGroup {
+		ch, err := o.groupRun(ctx, s, t, pm, md)
+		if err != nil {
+			return fail(err)
+		}
+		return ch, nil
+	}
+	if err := o.converge1(ctx, s, typName, rt, pm, md); err != nil {
+		return fail(err)
+	}
+	return nil, nil
+}
+
+// resolve evaluates what is left of an expression now that its resources
+// exist.
+func (o *op) resolve(v any) (any, error) {
+	out, complete, err := hot.Eval(o.stack.Template.Version, v, o)
+	if err != nil {
+		return nil, err
+	}
+	if !complete {
+		return nil, fmt.Errorf("%w: refers to a resource that is not ready", ErrInvalid)
+	}
+	return out, nil
+}
+
+func (o *op) converge1(ctx context.Context, s *spec, typName string, rt ResourceType, props map[string]any, md any) error {
+	cur := o.current(s.id)
+	want := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md, Requires: s.requires,
+		Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
+	if cur == nil {
+		return o.create(ctx, rt, want, 1, "")
+	}
+	if cur.Status == StatusInProgress {
+		// Interrupted by a crash: find out what exists.
+		cctx, cancel := o.callCtx(ctx)
+		st, err := rt.Check(cctx, o.request(cur))
+		cancel()
+		switch {
+		case errors.Is(err, ErrNotFound):
+			if cur.Action == ActionCreate {
+				return o.create(ctx, rt, want, cur.Gen, cur.Key)
+			}
+			return o.replace(ctx, rt, cur, want)
+		case err != nil:
+			return fmt.Errorf("check after restart: %w", err)
+		}
+		cur.State = *st
+		if cur.Action == ActionUpdate {
+			// The update may or may not have happened: redo it (plug-in
+			// updates are idempotent).
+			return o.update(ctx, rt, cur, want)
+		}
+		cur.Action, cur.Status, cur.Reason = ActionCreate, StatusComplete, "adopted after restart"
+		if err := o.record(cur); err != nil {
+			return err
+		}
+		o.resEvent(cur, ActionCreate, StatusComplete, "state adopted after restart")
+	}
+	if cur.Type != typName || cur.Status == StatusFailed {
+		return o.replace(ctx, rt, cur, want)
+	}
+	if hot.Equal(cur.Properties, props) && hot.Equal(cur.Metadata, md) {
+		if !equalStrings(cur.Requires, want.Requires) {
+			cur.Requires = want.Requires
+			return o.record(cur)
+		}
+		return nil
+	}
+	schema := rt.Schema()
+	inPlace := true
+	for _, k := range changedKeys(cur.Properties, props) {
+		p := schema.Properties[k]
+		if p != nil && p.Immutable {
+			return fmt.Errorf("%w: property %s is immutable", ErrInvalid, k)
+		}
+		if p == nil && !schema.AnyProperties || p != nil && !p.UpdateAllowed {
+			inPlace = false
+		}
+	}
+	if !inPlace {
+		return o.replace(ctx, rt, cur, want)
+	}
+	return o.update(ctx, rt, cur, want)
+}
+
+func changedKeys(a, b map[string]any) []string {
+	var out []string
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !hot.Equal(v, w) {
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *op) create(ctx context.Context, rt ResourceType, r *resState, gen int, key string) error {
+	r.Gen = gen
+	r.Key = key
+	if key == "" {
+		r.Key = o.key(r.Name, gen)
+	}
+	r.Action, r.Status, r.Reason = ActionCreate, StatusInProgress, ""
+	r.State = State{}
+	if err := o.record(r); err != nil {
+		return err
+	}
+	o.resEvent(r, ActionCreate, StatusInProgress, "state changed")
+	req := o.request(r)
+	req.Prior = nil
+	cctx, cancel := o.callCtx(ctx)
+	st, err := rt.Create(cctx, req)
+	cancel()
+	return o.outcome(r, ActionCreate, st, err)
+}
+
+// outcome records the result of a plug-in call.
+func (o *op) outcome(r *resState, a Action, st *State, err error) error {
+	r.Action = a
+	if err != nil {
+		r.Status, r.Reason = StatusFailed, o.mask(err.Error())
+		if jerr := o.record(r); jerr != nil {
+			return jerr
+		}
+		o.resEvent(r, a, StatusFailed, r.Reason)
+		return err
+	}
+	if st != nil {
+		r.State = *st
+	}
+	r.Status, r.Reason = StatusComplete, "state changed"
+	if err := o.record(r); err != nil {
+		return err
+	}
+	o.resEvent(r, a, StatusComplete, "state changed")
+	return nil
+}
+
+func (o *op) update(ctx context.Context, rt ResourceType, cur, want *resState) error {
+	r := want.clone()
+	r.Key, r.Gen, r.State = cur.Key, cur.Gen, cur.State
+	r.Action, r.Status, r.Reason = ActionUpdate, StatusInProgress, ""
+	if err := o.record(r); err != nil {
+		return err
+	}
+	o.resEvent(r, ActionUpdate, StatusInProgress, "state changed")
+	req := o.request(r)
+	req.PriorProperties = cur.Properties
+	cctx, cancel := o.callCtx(ctx)
+	st, err := rt.Update(cctx, req)
+	cancel()
+	if errors.Is(err, ErrReplace) {
+		return o.replace(ctx, rt, cur, want)
+	}
+	return o.outcome(r, ActionUpdate, st, err)
+}
+
+// replace creates a new resource (next generation, new key) and retires the
+// old one, which the cleanup phase deletes; a type whose schema says
+// DeleteFirst is deleted first.
+func (o *op) replace(ctx context.Context, rt ResourceType, cur, want *resState) error {
+	if rt.Schema().DeleteFirst {
+		if err := o.deleteRes(ctx, cur.clone()); err != nil {
+			return err
+		}
+		return o.create(ctx, rt, want, cur.Gen+1, "")
+	}
+	old := cur.clone()
+	old.Name = fmt.Sprintf("%s@%d", cur.Name, cur.Gen)
+	old.Retired = true
+	if err := o.e.j.append(&record{T: "res", ID: old.Name, Res: old}); err != nil {
+		return err
+	}
+	return o.create(ctx, rt, want, cur.Gen+1, "")
+}
+
+// undesired lists the recorded resources the template no longer wants,
+// and retired (replaced) ones.
+func (o *op) undesired() []string {
+	o.e.j.mu.Lock()
+	defer o.e.j.mu.Unlock()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for id, r := range o.e.j.st.Resources {
+		if r.Retired || !o.desired[id] {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// deleteAll deletes the given resources (all of them when all is set),
+// each after everything that requires it.
+func (o *op) deleteAll(ctx context.Context, ids []string, all bool) []error {
+	o.e.j.mu.Lock()
+	if all {
+		for id := range o.e.j.st.Resources {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+	}
+	tasks := map[string]*task{}
+	var list []*task
+	reqs := map[string][]string{}
+	for _, id := range ids {
+		r := o.e.j.st.Resources[id]
+		if r == nil {
+			continue
+		}
+		req := append([]string{}, r.Requires...)
+		if r.Parent != "" {
+			req = append(req, r.Parent)
+		}
+		reqs[id] = req
+		id := id
+		t := &task{id: id}
+		t.run = func(ctx context.Context) ([]*task, error) {
+			r := o.current(id)
+			if r == nil {
+				return nil, nil
+			}
+			return nil, o.deleteRes(ctx, r)
+		}
+		tasks[id] = t
+		list = append(list, t)
+	}
+	o.e.j.mu.Unlock()
+	for id, req := range reqs {
+		for _, x := range req {
+			if tx := tasks[x]; tx != nil && x != id {
+				tx.dependOn(tasks[id])
+			}
+		}
+	}
+	return walk(ctx, list, o.e.parallelism())
+}
+
+func (o *op) deleteRes(ctx context.Context, r *resState) error {
+	if r.DeletionPolicy == "Retain" {
+		if err := o.e.j.append(&record{T: "del", ID: r.Name}); err != nil {
+			return err
+		}
+		o.resEvent(r, ActionDelete, StatusComplete, "resource retained (deletion_policy Retain)")
+		return nil
+	}
+	rt, err := o.e.types.Lookup(r.Type)
+	if err != nil {
+		return fmt.Errorf("resources.%s: %w", r.Name, err)
+	}
+	r.Action, r.Status, r.Reason = ActionDelete, StatusInProgress, ""
+	if err := o.record(r); err != nil {
+		return err
+	}
+	o.resEvent(r, ActionDelete, StatusInProgress, "state changed")
+	cctx, cancel := o.callCtx(ctx)
+	err = rt.Delete(cctx, o.request(r))
+	cancel()
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		r.Status, r.Reason = StatusFailed, o.mask(err.Error())
+		if jerr := o.record(r); jerr != nil {
+			return jerr
+		}
+		o.resEvent(r, ActionDelete, StatusFailed, r.Reason)
+		return fmt.Errorf("resources.%s: %w", r.Name, err)
+	}
+	if err := o.e.j.append(&record{T: "del", ID: r.Name}); err != nil {
+		return err
+	}
+	o.resEvent(r, ActionDelete, StatusComplete, "state changed")
+	return nil
+}
+
+// groupRun expands a ResourceGroup into its members, which join the walk.
+func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]any, md any) ([]*task, error) {
+	cur := o.current(s.id)
+	count := int(props["count"].(int64))
+	indexVar, _ := props["index_var"].(string)
+	def, _ := props["resource_def"].(map[string]any)
+	mtype, _ := def["type"].(string)
+	if mtype == "" {
+		return nil, fmt.Errorf("%w: resource_def needs a type", ErrInvalid)
+	}
+	for k := range def {
+		if k != "type" && k != "properties" && k != "metadata" {
+			return nil, fmt.Errorf("%w: resource_def: unknown key %q", ErrInvalid, k)
+		}
+	}
+	skip := map[string]bool{}
+	var skipList []string
+	addSkip := func(n string) {
+		if !skip[n] {
+			skip[n] = true
+			skipList = append(skipList, n)
+		}
+	}
+	if cur != nil && props["removal_policies_mode"] != "update" {
+		if l, ok := cur.State.Data["skip"].([]any); ok {
+			for _, n := range l {
+				addSkip(fmt.Sprint(n))
+			}
+		}
+	}
+	members := o.members(s.id)
+	for _, p := range props["removal_policies"].([]any) {
+		pm, _ := p.(map[string]any)
+		l, _ := pm["resource_list"].([]any)
+		for _, x := range l {
+			name := fmt.Sprint(x)
+			for _, m := range members {
+				if fmt.Sprint(refID(m)) == name {
+					name = strings.TrimPrefix(m.Name, s.id+"/")
+				}
+			}
+			addSkip(name)
+		}
+	}
+	var names []string
+	for i := 0; len(names) < count; i++ {
+		if n := strconv.Itoa(i); !skip[n] {
+			names = append(names, n)
+		}
+	}
+	g := &resState{Name: s.id, Type: TypeResourceGroup, Properties: props, Metadata: md,
+		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
+	action := ActionCreate
+	if cur != nil {
+		g.Key, g.Gen, g.State = cur.Key, cur.Gen, cur.State
+		action = ActionUpdate
+	} else {
+		g.Key, g.Gen = o.key(s.id, 1), 1
+		g.State = State{PhysicalID: keyID(g.Key)}
+	}
+	sl := make([]any, len(skipList))
+	for i, n := range skipList {
+		sl[i] = n
+	}
+	nl := make([]any, len(names))
+	for i, n := range names {
+		nl[i] = n
+	}
+	g.State.Data = map[string]any{"skip": sl, "members": nl}
+	g.Action, g.Status = action, StatusInProgress
+	unchanged := cur != nil && cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.State.Data, g.State.Data)
+	if !unchanged {
+		if err := o.record(g); err != nil {
+			return nil, err
+		}
+		o.resEvent(g, action, StatusInProgress, "state changed")
+	}
+	finish := func(context.Context) error {
+		if unchanged {
+			return nil
+		}
+		return o.outcome(g, action, nil, nil)
+	}
+	mprops, _ := def["properties"].(map[string]any)
+	var children []*task
+	byIndex := make([]*task, len(names))
+	for i, n := range names {
+		idx, _ := strconv.Atoi(n)
+		ms := &spec{id: s.id + "/" + n, scope: n, typ: mtype,
+			props:    replaceIndex(mprops, indexVar, n).(map[string]any),
+			md:       replaceIndex(def["metadata"], indexVar, n),
+			requires: []string{}, parent: s.id, index: idx, deletionPolicy: "Delete"}
+		if ms.props == nil {
+			ms.props = map[string]any{}
+		}
+		byIndex[i] = o.newTask(ms)
+		children = append(children, byIndex[i])
+	}
+	if bc, ok := s.updatePolicy["batch_create"].(map[string]any); ok && cur == nil && len(names) > 0 {
+		size := intOf(bc["max_batch_size"], 1)
+		pause := time.Duration(floatOf(bc["pause_time"], 0) * float64(time.Second))
+		prev := 0
+		var barrier *task
+		for _, b := range Batches(len(names), 0, size, 0) {
+			batch := byIndex[prev:b.Capacity]
+			if barrier != nil {
+				for _, m := range batch {
+					m.dependOn(barrier)
+				}
+			}
+			nb := &task{id: fmt.Sprintf("%s#batch%d", s.id, b.Capacity)}
+			nb.run = func(ctx context.Context) ([]*task, error) { return nil, sleepCtx(ctx, pause) }
+			for _, m := range batch {
+				nb.dependOn(m)
+			}
+			children = append(children, nb)
+			barrier = nb
+			prev = b.Capacity
+		}
+	}
+	if len(children) == 0 {
+		return nil, finish(ctx)
+	}
+	t.join = finish
+	return children, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+func intOf(v any, def int) int {
+	if f, ok := number(v); ok {
+		return int(f)
+	}
+	if s, ok := v.(string); ok {
+		if n, err := strconv.Atoi(s); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func floatOf(v any, def float64) float64 {
+	if f, ok := number(v); ok {
+		return f
+	}
+	return def
+}
+
+func replaceIndex(v any, indexVar, name string) any {
+	if indexVar == "" {
+		return hot.Clone(v)
+	}
+	switch x := v.(type) {
+	case string:
+		return strings.ReplaceAll(x, indexVar, name)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = replaceIndex(e, indexVar, name)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[strings.ReplaceAll(k, indexVar, name)] = replaceIndex(e, indexVar, name)
+		}
+		return out
+	}
+	return v
+}
+
+// members returns the live members of group id in index order.
+func (o *op) members(id string) []*resState {
+	return membersOf(o.e.j, id)
+}
+
+func membersOf(j *journal, id string) []*resState {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	g := j.st.Resources[id]
+	var out []*resState
+	if g != nil {
+		if l, ok := g.State.Data["members"].([]any); ok {
+			for _, n := range l {
+				if m := j.st.Resources[id+"/"+fmt.Sprint(n)]; m != nil && !m.Retired {
+					out = append(out, m.clone())
+				}
+			}
+			return out
+		}
+	}
+	for _, r := range j.st.Resources {
+		if r.Parent == id && !r.Retired {
+			out = append(out, r.clone())
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Index < out[b].Index })
+	return out
+}
+
+func refID(r *resState) any {
+	if r.State.RefID != nil {
+		return r.State.RefID
+	}
+	return r.State.PhysicalID
+}

@@ -1,0 +1,400 @@
+package orchestrate
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tripleo-go/tripleo/orchestrate/hot"
+)
+
+// Options configure an Engine. The zero value is usable.
+type Options struct {
+	// Types holds the resource plug-ins; nil means NewTypes().
+	Types *Types
+	// Parallelism bounds the plug-in calls in flight; 0 means 64.
+	Parallelism int
+	// Timeout bounds a whole stack operation; 0 means none.
+	Timeout time.Duration
+	// ResourceTimeout bounds each plug-in call; 0 means none.
+	ResourceTimeout time.Duration
+	// Events receives every event as it happens, one call at a time.
+	Events func(Event)
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+	// Holder names this engine in the stack lease; "" means host:pid.
+	Holder string
+	// Loader reads files (get_file, template resources) that the input's
+	// files map lacks; nil means none.
+	Loader hot.Loader
+
+	// afterRecord is a test hook called after each durable journal record.
+	afterRecord func(seq uint64)
+}
+
+// Engine runs stack operations on one stack whose state lives in one file.
+// Its methods are safe for concurrent use; a second operation while one
+// runs fails with ErrLocked.
+type Engine struct {
+	path   string
+	opts   Options
+	types  *Types
+	log    *slog.Logger
+	j      *journal
+	lock   *os.File
+	holder string
+
+	opMu      sync.Mutex
+	evMu      sync.Mutex
+	evSeq     atomic.Uint64
+	resumed   bool
+	resumeErr error
+}
+
+// Open opens (or creates) the stack state file at path and takes the
+// stack's lease. If the file records an operation that was interrupted (the
+// process died), Open resumes it before returning: resources whose
+// plug-in call may or may not have happened are looked up with Check and
+// adopted, so each is created exactly once. Resumed reports the outcome.
+func Open(ctx context.Context, path string, opts *Options) (*Engine, error) {
+	e := &Engine{path: path}
+	if opts != nil {
+		e.opts = *opts
+	}
+	e.types = e.opts.Types
+	if e.types == nil {
+		e.types = NewTypes()
+	}
+	e.log = e.opts.Logger
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e.holder = e.opts.Holder
+	if e.holder == "" {
+		h, _ := os.Hostname()
+		e.holder = fmt.Sprintf("%s:%d", h, os.Getpid())
+	}
+	if err := e.takeLease(); err != nil {
+		return nil, err
+	}
+	j, err := openJournal(path)
+	if err != nil {
+		e.releaseLease()
+		return nil, err
+	}
+	j.hook = e.opts.afterRecord
+	e.j = j
+	if op := j.st.Op; op != nil {
+		e.resumed = true
+		e.log.Info("resuming interrupted operation", "stack", j.st.Name, "action", op.Action, "holder", op.Holder)
+		e.resumeErr = e.run(ctx, op.Action, op.Input, true)
+	}
+	return e, nil
+}
+
+func (e *Engine) takeLease() error {
+	f, err := os.OpenFile(e.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("stack lease: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder, _ := io.ReadAll(f)
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return fmt.Errorf("%w: held by %s", ErrLocked, strings.TrimSpace(string(holder)))
+		}
+		return fmt.Errorf("stack lease: %w", err)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(e.holder+"\n"), 0)
+	e.lock = f
+	return nil
+}
+
+func (e *Engine) releaseLease() {
+	if e.lock != nil {
+		e.lock.Truncate(0)
+		e.lock.Close() // closing drops the flock
+		e.lock = nil
+	}
+}
+
+// Close releases the state file and the lease.
+func (e *Engine) Close() error {
+	if !e.opMu.TryLock() {
+		return fmt.Errorf("%w: an operation is running", ErrLocked)
+	}
+	defer e.opMu.Unlock()
+	err := e.j.close()
+	e.releaseLease()
+	return err
+}
+
+// Resumed reports whether Open found an interrupted operation, and the
+// error with which resuming it ended (nil if it completed).
+func (e *Engine) Resumed() (bool, error) { return e.resumed, e.resumeErr }
+
+func (e *Engine) begin() error {
+	if !e.opMu.TryLock() {
+		e.j.mu.Lock()
+		h := e.holder
+		if e.j.st.Op != nil {
+			h = e.j.st.Op.Holder
+		}
+		e.j.mu.Unlock()
+		return fmt.Errorf("%w: held by %s", ErrLocked, h)
+	}
+	return nil
+}
+
+// Create creates a new stack named name from in.
+func (e *Engine) Create(ctx context.Context, name string, in *Input) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.opMu.Unlock()
+	e.j.mu.Lock()
+	exists := e.j.st.ID != "" && !(e.j.st.Action == ActionDelete && e.j.st.Status == StatusComplete)
+	e.j.mu.Unlock()
+	if exists {
+		return fmt.Errorf("%w: %s", ErrExists, e.j.st.Name)
+	}
+	if name == "" {
+		return fmt.Errorf("%w: the stack needs a name", ErrInvalid)
+	}
+	return e.runNew(ctx, ActionCreate, name, in)
+}
+
+// Update updates the stack to in.
+func (e *Engine) Update(ctx context.Context, in *Input) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.opMu.Unlock()
+	if !e.exists() {
+		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
+	}
+	return e.runNew(ctx, ActionUpdate, "", in)
+}
+
+// Delete deletes every resource of the stack.
+func (e *Engine) Delete(ctx context.Context) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.opMu.Unlock()
+	if !e.exists() {
+		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
+	}
+	return e.runNew(ctx, ActionDelete, "", nil)
+}
+
+func (e *Engine) exists() bool {
+	e.j.mu.Lock()
+	defer e.j.mu.Unlock()
+	return e.j.st.ID != "" && !(e.j.st.Action == ActionDelete && e.j.st.Status == StatusComplete)
+}
+
+func (e *Engine) runNew(ctx context.Context, action Action, name string, in *Input) error {
+	rec := &record{T: "begin", Op: &opInfo{Action: action, Input: in, Holder: e.holder, Started: time.Now().UTC()}}
+	if action == ActionCreate {
+		rec.Name, rec.ID = name, newID()
+		// A create after a delete starts from an empty state.
+		e.j.mu.Lock()
+		e.j.st.Resources = map[string]*resState{}
+		e.j.mu.Unlock()
+	}
+	if action != ActionDelete {
+		// Validate before anything is recorded.
+		e.j.mu.Lock()
+		sn, sid := e.j.st.Name, e.j.st.ID
+		e.j.mu.Unlock()
+		if rec.Name != "" {
+			sn, sid = rec.Name, rec.ID
+		}
+		if _, err := e.build(in, sn, sid); err != nil {
+			return err
+		}
+	}
+	if err := e.j.rewrite(rec); err != nil {
+		return err
+	}
+	return e.run(ctx, action, in, false)
+}
+
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	return s[0:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
+
+// build parses and instantiates the input.
+func (e *Engine) build(in *Input, stackName, stackID string) (*hot.Stack, error) {
+	if in == nil {
+		return nil, fmt.Errorf("%w: no template", ErrInvalid)
+	}
+	tmpl, err := hot.Parse(in.TemplateFile, []byte(in.Template))
+	if err != nil {
+		return nil, err
+	}
+	var envs []*hot.Environment
+	for _, f := range in.Environments {
+		env, err := hot.ParseEnvironment(f.Name, []byte(f.Data))
+		if err != nil {
+			return nil, err
+		}
+		envs = append(envs, env)
+	}
+	env := hot.Merge(envs...)
+	for k, v := range in.Params {
+		env.Parameters[k] = v
+	}
+	return hot.Instantiate(tmpl, hot.Options{StackName: stackName, StackID: stackID,
+		Env: env, Files: in.Files, Loader: e.opts.Loader})
+}
+
+// op is one running stack operation.
+type op struct {
+	e      *Engine
+	action Action
+	stack  *hot.Stack
+	hidden []string
+	// desired collects the resource ids the template wants.
+	mu      sync.Mutex
+	desired map[string]bool
+}
+
+func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool) (err error) {
+	if e.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.Timeout)
+		defer cancel()
+	}
+	e.j.mu.Lock()
+	name, id := e.j.st.Name, e.j.st.ID
+	e.j.mu.Unlock()
+	o := &op{e: e, action: action, desired: map[string]bool{}}
+	e.stackEvent(action, StatusInProgress, fmt.Sprintf("Stack %s started", action))
+	var errs []error
+	if action == ActionDelete {
+		errs = o.deleteAll(ctx, nil, true)
+	} else {
+		st, berr := e.build(in, name, id)
+		if berr != nil {
+			errs = []error{berr}
+		} else {
+			o.stack, o.hidden = st, st.Hidden()
+			errs = o.converge(ctx)
+			if len(errs) == 0 {
+				errs = o.deleteAll(ctx, o.undesired(), false)
+			}
+		}
+	}
+	status, reason := StatusComplete, fmt.Sprintf("Stack %s completed successfully", action)
+	if len(errs) > 0 {
+		status = StatusFailed
+		msgs := make([]string, len(errs))
+		for i, er := range errs {
+			msgs[i] = er.Error()
+		}
+		sort.Strings(msgs)
+		reason = o.mask(strings.Join(msgs, "; "))
+	}
+	if jerr := e.j.append(&record{T: "end", Status: status, Reason: reason}); jerr != nil {
+		return jerr
+	}
+	e.stackEvent(action, status, reason)
+	if status == StatusFailed {
+		return fmt.Errorf("%w: %s %s: %s", ErrFailed, name, action, reason)
+	}
+	return nil
+}
+
+func (o *op) mask(s string) string {
+	for _, h := range o.hidden {
+		if h != "" {
+			s = strings.ReplaceAll(s, h, "******")
+		}
+	}
+	return s
+}
+
+func (e *Engine) stackEvent(a Action, s Status, reason string) {
+	e.j.mu.Lock()
+	name, id := e.j.st.Name, e.j.st.ID
+	e.j.mu.Unlock()
+	e.emit(Event{StackName: name, StackID: id, ResourceName: name, LogicalResourceID: name,
+		PhysicalResourceID: id, ResourceType: "OS::Heat::Stack", Action: a, Status: s, StatusReason: reason})
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.opts.Events == nil {
+		return
+	}
+	ev.ID = fmt.Sprintf("%d", e.evSeq.Add(1))
+	if ev.Time.IsZero() {
+		ev.Time = time.Now().UTC()
+	}
+	e.evMu.Lock()
+	defer e.evMu.Unlock()
+	e.opts.Events(ev)
+}
+
+func (o *op) resEvent(r *resState, a Action, s Status, reason string) {
+	e := o.e
+	e.j.mu.Lock()
+	name, id := e.j.st.Name, e.j.st.ID
+	e.j.mu.Unlock()
+	e.emit(Event{StackName: name, StackID: id, ResourceName: r.Name, LogicalResourceID: r.Name,
+		PhysicalResourceID: r.State.PhysicalID, ResourceType: r.Type, Action: a, Status: s,
+		StatusReason: o.mask(reason)})
+}
+
+// current returns a copy of the recorded state of resource id, or nil.
+func (o *op) current(id string) *resState {
+	o.e.j.mu.Lock()
+	defer o.e.j.mu.Unlock()
+	if r := o.e.j.st.Resources[id]; r != nil {
+		return r.clone()
+	}
+	return nil
+}
+
+func (o *op) record(r *resState) error {
+	return o.e.j.append(&record{T: "res", ID: r.Name, Res: r})
+}
+
+func (o *op) key(id string, gen int) string {
+	o.e.j.mu.Lock()
+	sid := o.e.j.st.ID
+	o.e.j.mu.Unlock()
+	return fmt.Sprintf("%s/%s/%d", sid, id, gen)
+}
+
+func (o *op) request(r *resState) *Request {
+	o.e.j.mu.Lock()
+	name, sid := o.e.j.st.Name, o.e.j.st.ID
+	o.e.j.mu.Unlock()
+	st := r.State
+	return &Request{Key: r.Key, Stack: name, StackID: sid, Name: r.Name, Type: r.Type,
+		Properties: r.Properties, Metadata: r.Metadata, Prior: &st}
+}
+
+func (o *op) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if t := o.e.opts.ResourceTimeout; t > 0 {
+		return context.WithTimeout(ctx, t)
+	}
+	return ctx, func() {}
+}

@@ -1,0 +1,146 @@
+package orchestrate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tripleo-go/tripleo/orchestrate/hot"
+)
+
+// The op is the hot.Resolver of the walk: resources come from the state.
+
+func (o *op) Param(name string) (any, error) {
+	v, ok := o.stack.Params[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: parameter %q", ErrNotFound, name)
+	}
+	return v, nil
+}
+
+func (o *op) Resource(name string) (any, error) {
+	return resourceRef(o.e.j, name)
+}
+
+func (o *op) Attribute(resource, attr string, path []any) (any, error) {
+	return attribute(o.e.j, o.e.types, resource, attr, path)
+}
+
+func (o *op) File(name string) (string, error) { return o.stack.File(name) }
+
+func (o *op) Facade(string) (any, error) {
+	return nil, fmt.Errorf("%w: resource_facade is only available in a nested stack", ErrInvalid)
+}
+
+func (o *op) Condition(name string) (bool, error) {
+	v, ok := o.stack.Conditions[name]
+	if !ok {
+		return false, fmt.Errorf("%w: condition %q", ErrNotFound, name)
+	}
+	return v, nil
+}
+
+func resourceRef(j *journal, name string) (any, error) {
+	j.mu.Lock()
+	r := j.st.Resources[name]
+	j.mu.Unlock()
+	if r == nil || r.Status != StatusComplete && r.Action != ActionUpdate {
+		return nil, fmt.Errorf("%w: resource %q is not ready", hot.ErrDeferred, name)
+	}
+	return refID(r), nil
+}
+
+func attribute(j *journal, types *Types, name, attr string, path []any) (any, error) {
+	j.mu.Lock()
+	r := j.st.Resources[name]
+	var c *resState
+	if r != nil {
+		c = r.clone()
+	}
+	j.mu.Unlock()
+	if c == nil || c.Status == StatusInProgress && c.Action == ActionCreate {
+		return nil, fmt.Errorf("%w: resource %q is not ready", hot.ErrDeferred, name)
+	}
+	if c.Type == TypeResourceGroup {
+		return groupAttribute(j, types, c, attr, path)
+	}
+	if attr == "" {
+		return hot.WalkPath(c.State.Attributes, path)
+	}
+	v, ok := c.State.Attributes[attr]
+	if !ok {
+		if rt, err := types.Lookup(c.Type); err == nil {
+			s := rt.Schema()
+			if _, declared := s.Attributes[attr]; !declared && !s.AnyProperties && attr != "show" {
+				return nil, fmt.Errorf("%w: the referenced attribute (%s %s) is incorrect", ErrInvalid, name, attr)
+			}
+		}
+		if attr == "show" {
+			v = c.State.Attributes
+		}
+	}
+	return hot.WalkPath(v, path)
+}
+
+// groupAttribute implements ResourceGroup's attribute forms: refs,
+// refs_map, removed_rsrc_list, attributes NAME, resource.N[.ATTR], and any
+// other name as the list of that attribute of every member.
+func groupAttribute(j *journal, types *Types, g *resState, attr string, path []any) (any, error) {
+	members := membersOf(j, g.Name)
+	short := func(m *resState) string { return strings.TrimPrefix(m.Name, g.Name+"/") }
+	switch {
+	case attr == "refs":
+		l := make([]any, len(members))
+		for i, m := range members {
+			l[i] = refID(m)
+		}
+		return hot.WalkPath(l, path)
+	case attr == "refs_map":
+		mm := map[string]any{}
+		for _, m := range members {
+			mm[short(m)] = refID(m)
+		}
+		return hot.WalkPath(mm, path)
+	case attr == "removed_rsrc_list":
+		l, _ := g.State.Data["skip"].([]any)
+		if l == nil {
+			l = []any{}
+		}
+		return hot.WalkPath(l, path)
+	case attr == "attributes":
+		if len(path) == 0 {
+			return nil, fmt.Errorf("%w: attributes needs an attribute name", ErrInvalid)
+		}
+		an := fmt.Sprint(path[0])
+		mm := map[string]any{}
+		for _, m := range members {
+			v, err := attribute(j, types, m.Name, an, path[1:])
+			if err != nil {
+				return nil, err
+			}
+			mm[short(m)] = v
+		}
+		return mm, nil
+	case strings.HasPrefix(attr, "resource."):
+		rest := strings.TrimPrefix(attr, "resource.")
+		idx, sub, _ := strings.Cut(rest, ".")
+		mname := g.Name + "/" + idx
+		if sub == "" {
+			if len(path) == 0 {
+				return resourceRef(j, mname)
+			}
+			return attribute(j, types, mname, fmt.Sprint(path[0]), path[1:])
+		}
+		return attribute(j, types, mname, sub, path)
+	case attr == "":
+		return map[string]any{"refs": nil}, nil
+	}
+	l := make([]any, len(members))
+	for i, m := range members {
+		v, err := attribute(j, types, m.Name, attr, path)
+		if err != nil {
+			return nil, err
+		}
+		l[i] = v
+	}
+	return l, nil
+}

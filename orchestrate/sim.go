@@ -1,0 +1,229 @@
+package orchestrate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// TypeSimServer is the simulated server type. Map OS::Nova::Server to it
+// in an environment's resource_registry to run server templates in tests.
+const TypeSimServer = "Sim::Server"
+
+// SimCloud is a simulated compute service for tests, examples and
+// benchmarks: servers are created instantly and remembered by idempotency
+// key, in memory or (Dir set) one file per server so that they survive the
+// engine's process. It counts Create calls per key.
+type SimCloud struct {
+	// Dir, when set, keeps servers and the create-call log on disk.
+	Dir string
+
+	mu      sync.Mutex
+	servers map[string]map[string]any
+	calls   map[string]int
+	next    int
+}
+
+// NewSimCloud returns an empty in-memory (dir "") or on-disk cloud.
+func NewSimCloud(dir string) (*SimCloud, error) {
+	c := &SimCloud{Dir: dir, servers: map[string]map[string]any{}, calls: map[string]int{}}
+	if dir != "" {
+		if err := os.MkdirAll(filepath.Join(dir, "servers"), 0o755); err != nil {
+			return nil, fmt.Errorf("sim cloud: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Type returns the Sim::Server plug-in backed by this cloud.
+func (c *SimCloud) Type() ResourceType { return simServer{c} }
+
+func (c *SimCloud) file(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return filepath.Join(c.Dir, "servers", hex.EncodeToString(h[:12])+".json")
+}
+
+// CreateCalls returns how many times Create was called for each key
+// (read back from disk when the cloud has a Dir).
+func (c *SimCloud) CreateCalls() (map[string]int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Dir == "" {
+		out := make(map[string]int, len(c.calls))
+		for k, v := range c.calls {
+			out[k] = v
+		}
+		return out, nil
+	}
+	b, err := os.ReadFile(filepath.Join(c.Dir, "create-calls.log"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	out := map[string]int{}
+	start := 0
+	for i, ch := range b {
+		if ch == '\n' {
+			out[string(b[start:i])]++
+			start = i + 1
+		}
+	}
+	return out, nil
+}
+
+// Servers returns the number of servers that exist.
+func (c *SimCloud) Servers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Dir == "" {
+		return len(c.servers)
+	}
+	m, _ := filepath.Glob(filepath.Join(c.Dir, "servers", "*.json"))
+	return len(m)
+}
+
+func (c *SimCloud) get(key string) (map[string]any, bool) {
+	if c.Dir == "" {
+		s, ok := c.servers[key]
+		return s, ok
+	}
+	b, err := os.ReadFile(c.file(key))
+	if err != nil {
+		return nil, false
+	}
+	var s map[string]any
+	if json.Unmarshal(b, &s) != nil {
+		return nil, false
+	}
+	return s, true
+}
+
+func (c *SimCloud) put(key string, s map[string]any) error {
+	if c.Dir == "" {
+		c.servers[key] = s
+		return nil
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp := c.file(key) + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, c.file(key))
+}
+
+type simServer struct{ c *SimCloud }
+
+func (simServer) Schema() *Schema {
+	return &Schema{
+		Properties: map[string]*Property{
+			"name":                      {Type: TypeString, UpdateAllowed: true},
+			"image":                     {Type: TypeString},
+			"flavor":                    {Type: TypeString, UpdateAllowed: true},
+			"networks":                  {Type: TypeList},
+			"metadata":                  {Type: TypeMap, UpdateAllowed: true},
+			"user_data":                 {Type: TypeString},
+			"user_data_format":          {Type: TypeString},
+			"software_config_transport": {Type: TypeString},
+			"key_name":                  {Type: TypeString},
+		},
+		Attributes: map[string]string{"name": "", "first_address": "", "networks": "", "show": ""},
+	}
+}
+
+func simState(s map[string]any) *State {
+	return &State{PhysicalID: s["id"].(string), Attributes: map[string]any{
+		"name": s["name"], "first_address": s["first_address"],
+		"networks": map[string]any{"ctlplane": []any{s["first_address"]}}, "show": s,
+	}}
+}
+
+func (t simServer) Create(ctx context.Context, r *Request) (*State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls[r.Key]++
+	if c.Dir != "" {
+		f, err := os.OpenFile(filepath.Join(c.Dir, "create-calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		_, err = f.WriteString(r.Key + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if s, ok := c.get(r.Key); ok {
+		return simState(s), nil
+	}
+	c.next++
+	name, _ := r.Properties["name"].(string)
+	if name == "" {
+		name = r.Stack + "-" + r.Name
+	}
+	h := sha256.Sum256([]byte(r.Key))
+	s := map[string]any{
+		"id": keyID(r.Key), "name": name, "image": r.Properties["image"], "flavor": r.Properties["flavor"],
+		"first_address": fmt.Sprintf("192.0.2.%d", 1+int(h[0])%250), "status": "ACTIVE",
+	}
+	if err := c.put(r.Key, s); err != nil {
+		return nil, err
+	}
+	return simState(s), nil
+}
+
+func (t simServer) Update(_ context.Context, r *Request) (*State, error) {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.get(r.Key)
+	if !ok {
+		return nil, fmt.Errorf("server %s: %w", r.Key, ErrNotFound)
+	}
+	if n, ok := r.Properties["name"].(string); ok && n != "" {
+		s["name"] = n
+	}
+	s["flavor"] = r.Properties["flavor"]
+	if err := c.put(r.Key, s); err != nil {
+		return nil, err
+	}
+	return simState(s), nil
+}
+
+func (t simServer) Delete(_ context.Context, r *Request) error {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Dir == "" {
+		delete(c.servers, r.Key)
+		return nil
+	}
+	if err := os.Remove(c.file(r.Key)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+func (t simServer) Check(_ context.Context, r *Request) (*State, error) {
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s, ok := c.get(r.Key)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return simState(s), nil
+}
