@@ -31,7 +31,7 @@ package main
 //	differs: REASON      a deliberate difference: the output is not compared
 //	                     with the real tool's; the ours-* lines say what we do
 //	ours-exit: N         our exit status (differs cases)
-//	ours-stderr: TEXT    a substring of our stderr (differs cases)
+//	ours-stderr: TEXT    a substring of our stderr only (e.g. a warning we add)
 //	ours-tree: same|unchanged   our tree equals the real tool's, or the tree
 //	                     as it was before the run (differs cases)
 //
@@ -525,7 +525,7 @@ func TestDiff(t *testing.T) {
 				return
 			}
 			compare(t, want, got)
-			for _, s := range c.stderr {
+			for _, s := range append(c.stderr, c.oursStderr...) {
 				if !strings.Contains(got.stderr, s) {
 					t.Errorf("our stderr lacks %q:\n%s", s, got.stderr)
 				}
