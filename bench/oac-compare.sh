@@ -6,6 +6,7 @@
 # the speed-up. Needs python3-os-apply-config (apt-get install it).
 #
 # Usage: bench/oac-compare.sh [-n RUNS] [-only big-meta-200,small-1000,...]
+#        [-dir /dev/shm/oac]   (work on tmpfs: times the tools, not the disk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)

@@ -13,7 +13,8 @@ import (
 )
 
 // BenchmarkOAC times the scenarios of the peer notes (§7) through the
-// library (load + merge + render + Apply into a fresh output dir) and,
+// library (load + merge + render + Apply into a fresh output dir, with and
+// without fsync) and,
 // side by side in the same run, through Debian's Python os-apply-config
 // (skipped when it is not installed). bench/oac-compare.sh compares the
 // two command-line tools, start-up included.
@@ -27,27 +28,32 @@ func BenchmarkOAC(b *testing.B) {
 				b.Fatal(err)
 			}
 			outRoot := b.TempDir()
-			b.Run("config.Apply", func(b *testing.B) {
-				n := 0
-				for b.Loop() {
-					n++
-					out := filepath.Join(outRoot, "go", strconv.Itoa(n))
-					md, err := config.LoadMetadata([]string{in.Metadata})
-					if err != nil {
-						b.Fatal(err)
+			for _, v := range []struct {
+				name   string
+				noSync bool
+			}{{"config.Apply", false}, {"config.Apply-nosync", true}} {
+				b.Run(v.name, func(b *testing.B) {
+					n := 0
+					for b.Loop() {
+						n++
+						out := filepath.Join(outRoot, v.name, strconv.Itoa(n))
+						md, err := config.LoadMetadata([]string{in.Metadata})
+						if err != nil {
+							b.Fatal(err)
+						}
+						res, err := config.Apply(b.Context(), md, &config.ApplyOptions{TemplatesDir: in.Templates, OutputDir: out, NoSync: v.noSync})
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(res.Changes) != in.Files {
+							b.Fatalf("%d changes, want %d", len(res.Changes), in.Files)
+						}
+						b.StopTimer()
+						os.RemoveAll(out)
+						b.StartTimer()
 					}
-					res, err := config.Apply(b.Context(), md, &config.ApplyOptions{TemplatesDir: in.Templates, OutputDir: out})
-					if err != nil {
-						b.Fatal(err)
-					}
-					if len(res.Changes) != in.Files {
-						b.Fatalf("%d changes, want %d", len(res.Changes), in.Files)
-					}
-					b.StopTimer()
-					os.RemoveAll(out)
-					b.StartTimer()
-				}
-			})
+				})
+			}
 			b.Run("python-os-apply-config", func(b *testing.B) {
 				if _, err := exec.LookPath("os-apply-config"); err != nil && !peertest.Required() {
 					b.Skip("os-apply-config not installed")
