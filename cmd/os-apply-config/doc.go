@@ -75,6 +75,24 @@
 //   - The original's --key treats an empty key (--key "") as absent and
 //     goes on to render the templates; so do we.
 //
+// What package config does differently from the original, as an operator
+// sees it from this command:
+//
+//   - A template with an unclosed section ("{{#s}}" without "{{/s}}") is an
+//     error naming the template and line; pystache silently dropped the
+//     text before it.
+//   - No file is ever written outside -o: a symlink in the output tree
+//     pointing out of it is refused with an error, before anything is
+//     written.
+//   - Nothing is written unless everything can be: a target that is a
+//     directory is found before the first write (the original crashed
+//     midway, leaving temporary files behind).
+//   - Files are fsynced, and a file whose content, mode and owner are
+//     already right is left alone (no "writing" line for it); the original
+//     rewrote every file on every run.
+//   - Executable templates are killed after config.DefaultExecTimeout (one
+//     minute) and the run fails; the original waited forever.
+//
 // The differential tests in this directory run every case under
 // testdata/diff through both the real /usr/bin/os-apply-config and this
 // command and compare exit status, stdout and the whole output tree; the
