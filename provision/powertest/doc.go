@@ -7,7 +7,8 @@
 // It checks: power state read; idempotent actions (on when on, off when
 // off); read-back after each action through [provision.BMC]'s verified
 // power; boot device set and read back (when the driver implements
-// [provision.BootDeviceDriver]; skipped otherwise); context cancellation;
+// [provision.BootDeviceDriver]; skipped otherwise); context cancellation
+// (before a call, and while a call waits on a silent BMC);
 // concurrent use (run it under -race); error classification (wrong
 // password → ErrAuth, no BMC → ErrUnreachable, invalid action →
 // ErrUnsupported); that no log line or error holds the password; and

@@ -72,6 +72,7 @@ func RunConformanceTests(t *testing.T, c Config) {
 	t.Run("Concurrent", h.testConcurrent)
 	t.Run("WrongPassword", h.testWrongPassword)
 	t.Run("Unreachable", h.testUnreachable)
+	t.Run("CancelWhileWaiting", h.testCancelWhileWaiting)
 	t.Run("InvalidAction", h.testInvalidAction)
 	t.Run("Close", h.testClose)
 	t.Run("NoSecretInLogsOrErrors", h.testNoSecret)
@@ -301,6 +302,29 @@ func (h *harness) testUnreachable(t *testing.T) {
 	h.seen(err)
 	if !errors.Is(err, provision.ErrUnreachable) {
 		t.Errorf("unreachable BMC: err = %v, want one wrapping provision.ErrUnreachable", err)
+	}
+}
+
+// testCancelWhileWaiting cancels a call that waits on a silent BMC: it
+// must return promptly with an error wrapping context.Canceled.
+func (h *harness) testCancelWhileWaiting(t *testing.T) {
+	if h.c.OpenUnreachable == nil {
+		t.Skip("Config.OpenUnreachable not set")
+	}
+	ctx, cancel := context.WithCancel(h.ctx(t))
+	defer cancel()
+	d, err := h.c.OpenUnreachable(ctx, h.c.Credentials, h.logger())
+	if err != nil {
+		h.seen(err)
+		t.Skipf("OpenUnreachable failed before any call: %v", err)
+	}
+	defer d.Close()
+	stop := time.AfterFunc(50*time.Millisecond, cancel)
+	defer stop.Stop()
+	_, err = d.PowerState(ctx)
+	h.seen(err)
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, provision.ErrUnreachable) {
+		t.Errorf("cancelled call to a silent BMC: err = %v, want one wrapping context.Canceled (or ErrUnreachable if it gave up first)", err)
 	}
 }
 
