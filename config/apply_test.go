@@ -670,3 +670,105 @@ func TestRunExecutableRelative(t *testing.T) {
 		t.Errorf("bare name: %q %v", out, err)
 	}
 }
+
+// BenchmarkApply times Apply alone on 1,000 small templates in 20
+// directories (the peer notes' small-1000 shape): into a fresh output tree
+// with and without fsync, and again over an output tree that is already
+// up to date, which is what a node does on most runs.
+//
+//	go test -run '^$' -bench Apply -benchtime 10x ./config
+func BenchmarkApply(b *testing.B) {
+	dir := b.TempDir()
+	tdir := filepath.Join(dir, "t")
+	for d := range 20 {
+		if err := os.MkdirAll(filepath.Join(tdir, fmt.Sprint("dir", d)), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for i := range 50 {
+			p := filepath.Join(tdir, fmt.Sprint("dir", d), fmt.Sprint("file", i, ".conf"))
+			if err := os.WriteFile(p, []byte("[s]\nname = {{name}}\nport = {{port}}\n{{#l}}{{.}},{{/l}}\n"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	md, err := DecodeJSON([]byte(`{"name": "node", "port": 8080, "l": [1, 2, 3]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	fresh := func(b *testing.B, noSync bool) {
+		n := 0
+		for b.Loop() {
+			n++
+			out := filepath.Join(dir, fmt.Sprint("o", noSync, n))
+			res, err := Apply(b.Context(), md, &ApplyOptions{TemplatesDir: tdir, OutputDir: out, NoSync: noSync})
+			if err != nil || len(res.Changes) != 1000 {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			os.RemoveAll(out)
+			b.StartTimer()
+		}
+	}
+	b.Run("fresh", func(b *testing.B) { fresh(b, false) })
+	b.Run("fresh-nosync", func(b *testing.B) { fresh(b, true) })
+	b.Run("unchanged", func(b *testing.B) {
+		out := filepath.Join(dir, "same")
+		if _, err := Apply(b.Context(), md, &ApplyOptions{TemplatesDir: tdir, OutputDir: out}); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			res, err := Apply(b.Context(), md, &ApplyOptions{TemplatesDir: tdir, OutputDir: out})
+			if err != nil || len(res.Unchanged) != 1000 {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+type fakeRenderer struct {
+	err        error
+	prepareErr error
+	prepared   *int
+}
+
+func (f fakeRenderer) Render(name string, src []byte, data any) ([]byte, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	return append([]byte(name[strings.LastIndexByte(name, '/')+1:]+":"), src...), nil
+}
+
+func (f fakeRenderer) PrepareData(data any) (any, error) {
+	*f.prepared++
+	return data, f.prepareErr
+}
+
+// Apply works with any Renderer: plain errors get the template's name,
+// a *TemplateError passes through, DataPreparer runs once per Apply.
+func TestApplyCustomRenderer(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{"t/a": "1", "t/b/c": "2"})
+	opts := func(r Renderer) *ApplyOptions {
+		return &ApplyOptions{TemplatesDir: filepath.Join(dir, "t"), OutputDir: filepath.Join(dir, "o"), Renderer: r, NoSync: true}
+	}
+	n := 0
+	if _, err := Apply(t.Context(), nil, opts(fakeRenderer{prepared: &n})); err != nil || n != 1 {
+		t.Fatalf("%v, prepared %d times", err, n)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "o/b/c")); string(b) != "c:2" {
+		t.Errorf("rendered %q", b)
+	}
+	plain := errors.New("boom")
+	_, err := Apply(t.Context(), nil, opts(fakeRenderer{prepared: &n, err: plain}))
+	var te *TemplateError
+	if !errors.As(err, &te) || te.File != filepath.Join(dir, "t/a") || !errors.Is(err, plain) {
+		t.Errorf("plain error: %v", err)
+	}
+	own := &TemplateError{File: "mine", Line: 7, Err: plain}
+	if _, err := Apply(t.Context(), nil, opts(fakeRenderer{prepared: &n, err: own})); err != own {
+		t.Errorf("template error: %v", err)
+	}
+	if _, err := Apply(t.Context(), nil, opts(fakeRenderer{prepared: &n, prepareErr: plain})); !errors.Is(err, plain) {
+		t.Errorf("prepare error: %v", err)
+	}
+}
