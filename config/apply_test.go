@@ -462,7 +462,11 @@ func TestRunExecutableErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(dir, tt.name)
-			_, err := RunExecutable(t.Context(), p, []byte("{}"), nil, 300*time.Millisecond)
+			timeout := time.Minute // never reached, however loaded the machine
+			if tt.name == "sleeper" {
+				timeout = 300 * time.Millisecond
+			}
+			_, err := RunExecutable(t.Context(), p, []byte("{}"), nil, timeout)
 			var ee *ExecError
 			if !errors.As(err, &ee) {
 				t.Fatalf("error %v (%T), want *ExecError", err, err)
