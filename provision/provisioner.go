@@ -162,8 +162,12 @@ func (p *Provisioner) run(ctx context.Context, op, name string, f func(ctx conte
 	if err := f(ctx, n); err != nil {
 		p.log.Warn("operation failed", "op", op, "node", name, "state", n.ProvisionState.String(), "err", err)
 		var oe *OpError
-		if errors.As(err, &oe) && oe.Node == name && oe.Op == op {
-			return n, err
+		if errors.As(err, &oe) {
+			if oe.Node == name && oe.Op == op {
+				return n, err
+			}
+			// The inner error already names the BMC address.
+			return n, &OpError{Op: op, Node: name, Err: err}
 		}
 		return n, &OpError{Op: op, Node: name, Address: n.BMCAddress, Err: err}
 	}
