@@ -1,0 +1,177 @@
+// Command stack deploys a HOT template with the embedded orchestrate
+// engine, as `openstack stack create` did with Heat:
+//
+//	go run ./examples/stack -template T.yaml [-e env.yaml]... [-P key=value]... \
+//	    [-state FILE] create|update|delete|show
+//
+// Events are printed on stderr as they happen; on success the stack
+// outputs are printed on stdout as one JSON object (output name → value,
+// null for outputs whose condition is false). The exit status is non-zero,
+// with the error on stderr, on failure. update and delete use the state
+// file written by create; it defaults to the template's path with its
+// extension replaced by ".state", and the simulated servers live in a
+// directory beside it (FILE.cloud). Servers are simulated: the built-in
+// types plus Sim::Server, also registered as OS::Nova::Server. Other tools
+// call this program: these flags are stable.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/tripleo-go/tripleo/orchestrate"
+	"github.com/tripleo-go/tripleo/orchestrate/hot"
+)
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "stack:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("stack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tmplPath := fs.String("template", "", "HOT template `T.yaml`")
+	var envs, params list
+	fs.Var(&envs, "e", "environment `file` (repeatable, merged in order)")
+	fs.Var(&params, "P", "parameter `key=value` (repeatable)")
+	statePath := fs.String("state", "", "stack state `FILE` (default: the template path with .state)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: stack -template T.yaml [-e env.yaml]... [-P key=value]... [-state FILE] create|update|delete|show")
+	}
+	cmd := fs.Arg(0)
+	switch cmd {
+	case "create", "update", "delete", "show":
+	default:
+		return fmt.Errorf("unknown command %q (create, update, delete or show)", cmd)
+	}
+	if *tmplPath == "" && cmd != "delete" && cmd != "show" {
+		return errors.New("-template is required")
+	}
+	state := *statePath
+	if state == "" {
+		if *tmplPath == "" {
+			return errors.New("-template or -state is required")
+		}
+		state = strings.TrimSuffix(*tmplPath, filepath.Ext(*tmplPath)) + ".state"
+	}
+
+	cloud, err := orchestrate.NewSimCloud(state + ".cloud")
+	if err != nil {
+		return err
+	}
+	types := orchestrate.NewTypes()
+	types.Register(orchestrate.TypeSimServer, cloud.Type())
+	types.Register("OS::Nova::Server", cloud.Type())
+
+	var mu sync.Mutex
+	opts := &orchestrate.Options{
+		Types: types,
+		Events: func(ev orchestrate.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			name := ev.StackName
+			if ev.ResourceType != "OS::Heat::Stack" {
+				name += "." + ev.ResourceName
+			}
+			fmt.Fprintf(stderr, "%s [%s]: %s  %s\n", ev.Time.Format("2006-01-02 15:04:05Z"), name, ev.State(), ev.StatusReason)
+		},
+	}
+	if *tmplPath != "" {
+		opts.Loader = hot.FSLoader{FS: os.DirFS(filepath.Dir(*tmplPath))}
+	}
+	e, err := orchestrate.Open(ctx, state, opts)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if resumed, rerr := e.Resumed(); resumed {
+		fmt.Fprintln(stderr, "resumed an interrupted operation")
+		if rerr != nil {
+			return rerr
+		}
+	}
+
+	var in *orchestrate.Input
+	if *tmplPath != "" {
+		in, err = readInput(*tmplPath, envs, params)
+		if err != nil {
+			return err
+		}
+	}
+	switch cmd {
+	case "create":
+		name := strings.TrimSuffix(filepath.Base(*tmplPath), filepath.Ext(*tmplPath))
+		err = e.Create(ctx, name, in)
+	case "update":
+		err = e.Update(ctx, in)
+	case "delete":
+		err = e.Delete(ctx)
+	case "show":
+		var info *orchestrate.StackInfo
+		info, err = e.Show()
+		if err == nil {
+			fmt.Fprintf(stderr, "%s %s %s\n", info.Name, info.ID, info.State())
+			for _, r := range info.Resources {
+				fmt.Fprintf(stderr, "  %-30s %-28s %s\n", r.Name, r.Type, string(r.Action)+"_"+string(r.Status))
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	outputs := map[string]any{}
+	if cmd != "delete" {
+		if outputs, err = e.Outputs(ctx); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(outputs)
+}
+
+func readInput(tmplPath string, envs, params []string) (*orchestrate.Input, error) {
+	b, err := os.ReadFile(tmplPath)
+	if err != nil {
+		return nil, err
+	}
+	in := &orchestrate.Input{TemplateFile: tmplPath, Template: string(b), Params: map[string]string{}}
+	for _, p := range envs {
+		eb, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		in.Environments = append(in.Environments, orchestrate.File{Name: p, Data: string(eb)})
+	}
+	for _, kv := range params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("-P %q: want key=value", kv)
+		}
+		in.Params[k] = v
+	}
+	return in, nil
+}
