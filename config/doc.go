@@ -51,7 +51,11 @@
 //   - output that is not valid UTF-8 is an *ExecError: output files are
 //     text, and the original fails there too (with a traceback).
 //
-// Validate runs executable templates too, as the original does.
+// Each runs in a process group of its own, so that the timeout kills what
+// it started too. If it exits but leaves a process holding its stdout or
+// stderr open, Apply gives up waiting two seconds later with an *ExecError
+// (the original waits forever). Executable templates run one at a time, in
+// order, and Validate runs them too, as the original does.
 //
 // # Control files (.oac)
 //
