@@ -1,21 +1,3 @@
-// Command oac-compare times Debian's os-apply-config (Python) and ours on
-// the same generated inputs, alternately, in one run, and prints the median
-// wall-clock and CPU time of each and the speed-up.
-//
-// Scenarios (inputs from internal/oacbench, generated deterministically):
-//
-//	big-meta-200    1 MB metadata, 200 templates of ~520 output lines
-//	small-1000      2 KB metadata, 1,000 small templates in 20 directories
-//	key-lookup-1mb  --key services.svc123.db.host --type netaddress on the 1 MB file
-//	startup         --version
-//
-// Each scenario runs once per tool as a warm-up (discarded), then -n times
-// per tool, alternating, each rendering run into a fresh output directory.
-// CPU time is the child's user+system time (rusage).
-//
-// Usage (bench/oac-compare.sh builds ours first):
-//
-//	go run ./bench/oac-compare -ours /path/to/os-apply-config [-real /usr/bin/os-apply-config] [-n 9]
 package main
 
 import (
