@@ -113,7 +113,10 @@ type DataPreparer interface {
 // Every template is rendered and every .oac parsed, then every output path
 // is checked, before anything is written: an error in any of them leaves
 // the output tree untouched. Files are written atomically (temporary file
-// in the same directory, fsync, rename, directory fsync).
+// in the same directory, fsync, rename, directory fsync). Only a rename or
+// deletion failing at the very end (which the checks make unlikely) leaves
+// part of the changes done: Apply then returns the Result of those with the
+// error.
 //
 // Template errors are *TemplateError or *ExecError (both match
 // ErrTemplate), .oac errors *ControlError, escapes wrap ErrUnsafePath.
