@@ -30,6 +30,10 @@ type Options struct {
 	// directory beside the output directory (so renames stay on one
 	// filesystem).
 	WorkDir string
+
+	// unprivileged stages as a user without root would (owners and
+	// device nodes become fixups); for tests run as root.
+	unprivileged bool
 }
 
 // Phase is a build step reported in progress events.
@@ -175,6 +179,9 @@ func (b *builder) build(ctx context.Context, src Source, tmp string) (*Artifact,
 	// Stage the root tree.
 	st := newStaging(filepath.Join(tmp, "root"))
 	st.share = true
+	if b.opts.unprivileged {
+		st.root = false
+	}
 	for _, e := range elems {
 		if len(e.Hooks) > 0 {
 			st.share = false // a hook might write into a shared file

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 )
@@ -188,7 +189,10 @@ func applyFixups(ctx context.Context, env []string, dev string, fx []Fixup) erro
 			if f.Dev.Block {
 				typ = "b"
 			}
-			fmt.Fprintf(&script, "rm %s\nmknod %s %s %d %d\n", p, p, typ, f.Dev.Major, f.Dev.Minor)
+			// debugfs's mknod links a full path badly: make it in its
+			// directory.
+			dir, base := path.Split(p)
+			fmt.Fprintf(&script, "rm %s\ncd %s\nmknod %s %s %d %d\ncd /\n", p, dir, base, typ, f.Dev.Major, f.Dev.Minor)
 		}
 		fmt.Fprintf(&script, "sif %s uid %d\nsif %s gid %d\n", p, f.UID, p, f.GID)
 		if f.Mode != 0 {
@@ -211,7 +215,7 @@ func applyFixups(ctx context.Context, env []string, dev string, fx []Fixup) erro
 	}
 	// debugfs reports command errors on its output but exits 0.
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(l, "debugfs ") || strings.HasPrefix(l, "debugfs:") || strings.TrimSpace(l) == "" {
+		if strings.HasPrefix(l, "debugfs ") || strings.HasPrefix(l, "debugfs:") || strings.HasPrefix(l, "Allocated inode:") || strings.TrimSpace(l) == "" {
 			continue
 		}
 		return fmt.Errorf("debugfs fixups: %s", strings.TrimSpace(l))

@@ -75,6 +75,11 @@ func newStaging(dir string) *Staging {
 func (s *Staging) Fixups() []Fixup {
 	out := make([]Fixup, 0, len(s.fixups))
 	for _, f := range s.fixups {
+		if p, _ := s.Path(f.Path); p != "" {
+			if _, err := os.Lstat(p); err != nil {
+				continue // removed since (excluded state, replaced by an element)
+			}
+		}
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
@@ -162,6 +167,7 @@ func (s *Staging) create(e Entry, data io.Reader) error {
 		}
 	}
 	mode := e.Mode
+	delete(s.fixups, rel) // a new entry replaces what was there
 	var fix *Fixup
 	switch {
 	case e.HardLink != "":
@@ -184,7 +190,11 @@ func (s *Staging) create(e Entry, data io.Reader) error {
 		_ = os.Remove(p)
 		st := unixMode(mode)
 		dev := unix.Mkdev(e.Major, e.Minor)
-		if err := unix.Mknod(p, st, int(dev)); err != nil {
+		var err error = syscall.EPERM
+		if s.root || mode&fs.ModeDevice == 0 {
+			err = unix.Mknod(p, st, int(dev))
+		}
+		if err != nil {
 			if !errors.Is(err, syscall.EPERM) || mode&fs.ModeDevice == 0 {
 				return fail(err)
 			}
@@ -258,7 +268,11 @@ func unixMode(m fs.FileMode) uint32 {
 func (s *Staging) setMeta(rel, p string, e Entry, fix *Fixup) error {
 	st := unixMode(e.Mode)
 	if fix == nil {
-		if err := os.Lchown(p, e.UID, e.GID); err != nil {
+		var err error = syscall.EPERM
+		if s.root {
+			err = os.Lchown(p, e.UID, e.GID)
+		}
+		if err != nil {
 			if !errors.Is(err, syscall.EPERM) {
 				return err
 			}
