@@ -28,7 +28,6 @@ type opts struct {
 	printTemplates   bool
 	subhash          string
 	key              string
-	keySet           bool
 	typ              string
 	keyDefault       string
 	keyDefaultSet    bool
@@ -155,7 +154,7 @@ func parseArgs(argv []string, templatesDefault string, getenv func(string) (stri
 		o.fallback = x.List
 	}
 	if x := v["key"]; x.Set {
-		o.key, o.keySet = x.Str, true
+		o.key = x.Str
 	}
 	if x := v["type"]; x.Set {
 		o.typ = x.Str

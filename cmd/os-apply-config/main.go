@@ -38,9 +38,10 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 
 	tdir, warning := templatesDir(getenv, isDir)
 	if warning != "" {
-		// The original computes this at import time and logs it before
-		// parsing the command line (through the root logger, to stderr).
-		logger.Warn(warning)
+		// The original computes this at import time, before its own
+		// logger exists, through Python's root logger: stderr only, in
+		// logging's default format.
+		fmt.Fprintf(stderr, "WARNING:root:%s\n", warning)
 	}
 	o, err := parseArgs(argv, tdir, getenv)
 	if err != nil {
