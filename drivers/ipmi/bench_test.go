@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -28,7 +30,8 @@ var (
 // datacenter (drivers/sim, one process), side by side: our driver (a new
 // RMCP+ session per BMC, status, close) against one ipmitool -I lanplus
 // -C 3 process per BMC, the way Ironic's ipmitool driver works. Metrics:
-// s/sweep and ms/BMC for each; RSS-MiB, our whole process after the sweep
+// s/sweep, ms/BMC and cpu-ms/BMC (CPU time of both sides: client and the
+// simulated BMCs) for each; RSS-MiB, our whole process after the sweep
 // (the 1,000 simulated BMCs included), and peak-RSS-MiB for ipmitool, the
 // RSS of one ipmitool run times the processes running at once.
 //
@@ -49,6 +52,7 @@ func BenchmarkPowerStatus(b *testing.B) {
 
 	b.Run(fmt.Sprintf("driver/%d", *benchBMCs), func(b *testing.B) {
 		ms := machines[:*benchBMCs]
+		cpu0 := cpuTime()
 		for b.Loop() {
 			var on atomic.Int64
 			g, ctx := errgroup.WithContext(b.Context())
@@ -74,9 +78,7 @@ func BenchmarkPowerStatus(b *testing.B) {
 				b.Fatalf("%d machines on, want %d", on.Load(), (len(ms)+1)/2)
 			}
 		}
-		el := b.Elapsed().Seconds() / float64(b.N)
-		b.ReportMetric(el, "s/sweep")
-		b.ReportMetric(el*1000/float64(len(ms)), "ms/BMC")
+		reportSweep(b, len(ms), cpu0)
 		b.ReportMetric(float64(rssKiB())/1024, "RSS-MiB")
 	})
 
@@ -107,20 +109,20 @@ func BenchmarkPowerStatus(b *testing.B) {
 		if err := sweep(); err != nil { // open the sessions
 			b.Fatal(err)
 		}
+		cpu0 := cpuTime()
 		for b.Loop() {
 			if err := sweep(); err != nil {
 				b.Fatal(err)
 			}
 		}
-		el := b.Elapsed().Seconds() / float64(b.N)
-		b.ReportMetric(el, "s/sweep")
-		b.ReportMetric(el*1000/float64(len(ms)), "ms/BMC")
+		reportSweep(b, len(ms), cpu0)
 		b.ReportMetric(float64(rssKiB())/1024, "RSS-MiB")
 	})
 
 	b.Run(fmt.Sprintf("ipmitool/%d", *benchToolBMCs), func(b *testing.B) {
 		tool := peertest.Look(b, "ipmitool")[0]
 		ms := machines[:*benchToolBMCs]
+		cpu0 := cpuTime()
 		for b.Loop() {
 			g, ctx := errgroup.WithContext(b.Context())
 			g.SetLimit(*benchToolParallel)
@@ -147,11 +149,19 @@ func BenchmarkPowerStatus(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		el := b.Elapsed().Seconds() / float64(b.N)
-		b.ReportMetric(el, "s/sweep")
-		b.ReportMetric(el*1000/float64(len(ms)), "ms/BMC")
+		reportSweep(b, len(ms), cpu0)
 		b.ReportMetric(float64(*benchToolParallel)*float64(ipmitoolRSSKiB(tool, ms[0]))/1024, "peak-RSS-MiB")
 	})
+}
+
+// reportSweep reports wall time per sweep and per BMC, and CPU time per
+// BMC: ours and the simulated BMCs' (same process) plus, for ipmitool, its
+// processes'. CPU time does not depend on what else runs on the machine.
+func reportSweep(b *testing.B, bmcs int, cpu0 time.Duration) {
+	el := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(el, "s/sweep")
+	b.ReportMetric(el*1000/float64(bmcs), "ms/BMC")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()*1000/float64(b.N*bmcs), "cpu-ms/BMC")
 }
 
 // ipmitoolRSSKiB measures the peak RSS of one ipmitool run with
@@ -167,6 +177,16 @@ func ipmitoolRSSKiB(tool string, m *sim.Machine) int64 {
 	_, v, _ := strings.Cut(string(out), "RSS=")
 	n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	return n
+}
+
+// cpuTime returns the CPU time (user+system) used so far by this process
+// and by its waited-for children.
+func cpuTime() time.Duration {
+	var self, kids syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
+	tv := func(t syscall.Timeval) time.Duration { return time.Duration(t.Nano()) }
+	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
 }
 
 // rssKiB returns this process's resident set size.
