@@ -8,10 +8,12 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,6 +174,87 @@ func (g *randGen) template(depth int) string {
 		}
 	}
 	return b.String()
+}
+
+// TestDiffRandomTree exercises the writing rules: random .oac control
+// files (mode, owner, group, allow_empty), empty and non-empty bodies, and
+// random pre-existing targets (absent, or present with some mode, owner and
+// content, the same content included), all in one run per tool and seed.
+func TestDiffRandomTree(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("changes file owners: run as root (as .ci/run does)")
+	}
+	real := peertest.Look(t, "os-apply-config")[0]
+	for seed := uint64(1); seed <= 3; seed++ {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(seed, 0x7ee))
+			pick := func(l ...string) string { return l[r.IntN(len(l))] }
+			c := &diffCase{name: t.Name(), files: map[string][]byte{"md.json": []byte(`{"e": "", "v": "value"}`)},
+				order: []string{"md.json"}, args: []string{"--fallback-metadata", "-t", "templates", "-o", "out", "-m", "md.json"}}
+			add := func(name, body string) {
+				c.files[name] = []byte(body)
+				c.order = append(c.order, name)
+			}
+			for i := range 60 {
+				name := fmt.Sprintf("d%d/f%02d", i%4, i)
+				body := pick("{{e}}", "{{v}}\n", "static\n", "", "{{v}}")
+				add("templates/"+name, body)
+				var ctl []string
+				if r.IntN(2) == 0 {
+					ctl = append(ctl, "mode: "+pick("0", "0600", "0640", "0755", "0644", "0700", "0444"))
+				}
+				if r.IntN(3) == 0 {
+					ctl = append(ctl, "owner: "+pick("root", "nobody", "0", "65534"))
+				}
+				if r.IntN(3) == 0 {
+					ctl = append(ctl, "group: "+pick("root", "nogroup", "0", "65534"))
+				}
+				if r.IntN(3) == 0 {
+					ctl = append(ctl, "allow_empty: "+pick("true", "false", "yes", "no", "off"))
+				}
+				if len(ctl) > 0 || r.IntN(4) == 0 {
+					add("templates/"+name+".oac", strings.Join(ctl, "\n"))
+				}
+				switch r.IntN(3) {
+				case 0: // no existing target
+				default:
+					out := "out/" + name
+					rendered := strings.NewReplacer("{{e}}", "", "{{v}}", "value").Replace(body)
+					add(out, pick("old\n", rendered, ""))
+					mode, _ := strconv.ParseUint(pick("600", "640", "755", "4755", "2750", "700", "644"), 8, 32)
+					owner := pick("0:0", "65534:65534", "0:65534")
+					us, gs, _ := strings.Cut(owner, ":")
+					uid, _ := strconv.Atoi(us)
+					gid, _ := strconv.Atoi(gs)
+					c.setup = append(c.setup, func(dir string) error {
+						p := filepath.Join(dir, out)
+						if err := os.Lchown(p, uid, gid); err != nil {
+							return err
+						}
+						return os.Chmod(p, chmodBits(uint32(mode)))
+					})
+				}
+			}
+			dir := filepath.Join(t.TempDir(), "case")
+			want := c.run(t, real, dir)
+			got := c.run(t, ourBinary, dir)
+			if want.exit != 0 || got.exit != 0 {
+				t.Fatalf("exit: real %d, ours %d\nreal:\n%s\nours:\n%s", want.exit, got.exit, want.stderr, got.stderr)
+			}
+			for _, p := range slices.Sorted(maps.Keys(want.tree)) {
+				if w, g := want.tree[p], got.tree[p]; w != g {
+					t.Errorf("%s:\nbefore %v\ntemplate %q\n.oac %q\nreal %v\nours %v", p, want.before[p],
+						c.files[strings.Replace(p, "out/", "templates/", 1)], c.files[strings.Replace(p, "out/", "templates/", 1)+".oac"], w, g)
+				}
+			}
+			for p := range got.tree {
+				if _, ok := want.tree[p]; !ok {
+					t.Errorf("%s: we left %v, the real tool nothing", p, got.tree[p])
+				}
+			}
+		})
+	}
 }
 
 func TestDiffRandom(t *testing.T) {
