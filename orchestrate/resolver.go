@@ -124,6 +124,13 @@ func groupAttribute(j *journal, types *Types, g *resState, attr string, path []a
 		rest := strings.TrimPrefix(attr, "resource.")
 		idx, sub, _ := strings.Cut(rest, ".")
 		mname := g.Name + "/" + idx
+		found := false
+		for _, m := range members {
+			found = found || m.Name == mname
+		}
+		if !found {
+			return nil, nil
+		}
 		if sub == "" {
 			if len(path) == 0 {
 				return resourceRef(j, mname)

@@ -121,11 +121,13 @@ func (st *stackState) apply(r *record) {
 		delete(st.Resources, r.ID)
 	case "end":
 		st.Status, st.Reason = r.Status, r.Reason
-		if r.Status == StatusComplete && st.Op != nil {
-			switch st.Op.Action {
-			case ActionDelete:
+		if st.Op != nil {
+			// The stack's template is the one last applied, even when the
+			// operation failed (as in Heat).
+			switch {
+			case st.Op.Action == ActionDelete && r.Status == StatusComplete:
 				st.Input = nil
-			default:
+			case st.Op.Action != ActionDelete:
 				st.Input = st.Op.Input
 			}
 		}
@@ -216,6 +218,19 @@ func decodeRecord(line []byte) (*record, error) {
 	var r record
 	if err := dec.Decode(&r); err != nil {
 		return nil, err
+	}
+	switch {
+	case r.T == "snap" && r.Snap != nil, r.T == "begin" && r.Op != nil,
+		r.T == "res" && r.Res != nil && r.ID != "", r.T == "del" && r.ID != "", r.T == "end":
+	default:
+		return nil, fmt.Errorf("malformed %q record", r.T)
+	}
+	if r.Snap != nil {
+		for id, rs := range r.Snap.Resources {
+			if rs == nil {
+				delete(r.Snap.Resources, id)
+			}
+		}
 	}
 	normalizeRecord(&r)
 	return &r, nil
