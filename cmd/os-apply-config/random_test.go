@@ -185,7 +185,7 @@ func TestDiffRandomTree(t *testing.T) {
 		t.Skip("changes file owners: run as root (as .ci/run does)")
 	}
 	real := peertest.Look(t, "os-apply-config")[0]
-	for seed := uint64(1); seed <= 3; seed++ {
+	for seed := uint64(1); seed <= randomSeeds(3); seed++ {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			t.Parallel()
 			r := rand.New(rand.NewPCG(seed, 0x7ee))
@@ -257,14 +257,20 @@ func TestDiffRandomTree(t *testing.T) {
 	}
 }
 
+// randomSeeds is how many seeds a randomized test runs: def, or
+// $OAC_DIFF_RANDOM_SEEDS for a longer hunt
+// (OAC_DIFF_RANDOM_SEEDS=200 go test -run TestDiffRandom).
+func randomSeeds(def uint64) uint64 {
+	if n, err := strconv.ParseUint(os.Getenv("OAC_DIFF_RANDOM_SEEDS"), 10, 64); err == nil {
+		return n
+	}
+	return def
+}
+
 func TestDiffRandom(t *testing.T) {
 	real := peertest.Look(t, "os-apply-config")[0]
 	const templates = 200
-	seeds := uint64(4)
-	if n, err := strconv.ParseUint(os.Getenv("OAC_DIFF_RANDOM_SEEDS"), 10, 64); err == nil {
-		seeds = n // a longer hunt: OAC_DIFF_RANDOM_SEEDS=200 go test -run TestDiffRandom
-	}
-	for seed := uint64(1); seed <= seeds; seed++ {
+	for seed := uint64(1); seed <= randomSeeds(4); seed++ {
 		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			t.Parallel()
 			g := &randGen{r: rand.New(rand.NewPCG(seed, 0x0ac))}
