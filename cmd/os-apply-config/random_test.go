@@ -275,10 +275,10 @@ func TestDiffRandom(t *testing.T) {
 			t.Parallel()
 			g := &randGen{r: rand.New(rand.NewPCG(seed, 0x0ac))}
 			// Three metadata files deep-merged (sometimes one has a
-			// non-object root, which is ignored), and a template showing
-			// the merged whole.
-			files := map[string][]byte{"templates/all": []byte("{{.}}")}
-			order := []string{"templates/all"}
+			// non-object root, which is ignored), and two templates showing
+			// the merged whole: {{.}} and an executable echoing its stdin.
+			files := map[string][]byte{"templates/all": []byte("{{.}}"), "templates/stdin": []byte("#!/bin/sh\ncat\n")}
+			order := []string{"templates/all", "templates/stdin"}
 			mdArgs := []string{"-m"}
 			for i := range 3 {
 				name := fmt.Sprintf("md%d.json", i)
@@ -296,7 +296,12 @@ func TestDiffRandom(t *testing.T) {
 				order = append(order, name)
 			}
 			c := &diffCase{name: t.Name(), files: files, order: order,
-				args: append([]string{"--fallback-metadata", "-t", "templates", "-o", "out"}, mdArgs...)}
+				args: append([]string{"--fallback-metadata", "-t", "templates", "-o", "out"}, mdArgs...),
+				// An executable template echoing its stdin: the merged
+				// metadata as json.dumps.
+				setup: []func(string) error{func(dir string) error {
+					return os.Chmod(filepath.Join(dir, "templates/stdin"), 0o755)
+				}}}
 			dir := filepath.Join(t.TempDir(), "case")
 			want := c.run(t, real, dir)
 			got := c.run(t, ourBinary, dir)
