@@ -51,14 +51,14 @@ func parseSettings(a provision.BMCAddress, lanplus bool) (settings, error) {
 			s.cipher = n
 		case "timeout":
 			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return s, fmt.Errorf("ipmi: %s: %w: query parameter timeout=%q (want a duration such as 1s)", a, provision.ErrInvalidAddress, v)
+			if !lanplus || err != nil || d <= 0 {
+				return s, fmt.Errorf("ipmi: %s: %w: query parameter timeout=%q (want a duration such as 1s, with ipmi:// only)", a, provision.ErrInvalidAddress, v)
 			}
 			s.timeout = d
 		case "retries":
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || n > 10 {
-				return s, fmt.Errorf("ipmi: %s: %w: query parameter retries=%q (want 0-10)", a, provision.ErrInvalidAddress, v)
+			if !lanplus || err != nil || n < 0 || n > 10 {
+				return s, fmt.Errorf("ipmi: %s: %w: query parameter retries=%q (want 0-10, with ipmi:// only)", a, provision.ErrInvalidAddress, v)
 			}
 			s.retries = n
 		default:

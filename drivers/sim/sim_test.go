@@ -72,8 +72,11 @@ func TestIPMIToolDrivesSim(t *testing.T) {
 	dc := startDC(t, 2, nil)
 	m := dc.Machine(0)
 	host, port, _ := strings.Cut(m.IPMIAddr(), ":")
+	// Generous timeouts for the calls that must succeed (a loaded CI
+	// machine), short ones for those expected to fail.
+	timeouts := []string{"-N", "2", "-R", "3"}
 	run := func(iface, password string, args ...string) (string, error) {
-		base := []string{"-I", iface, "-H", host, "-p", port, "-U", "admin", "-P", password, "-N", "1", "-R", "1"}
+		base := append([]string{"-I", iface, "-H", host, "-p", port, "-U", "admin", "-P", password}, timeouts...)
 		if iface == "lanplus" {
 			base = append(base, "-C", "3")
 		}
@@ -113,6 +116,7 @@ func TestIPMIToolDrivesSim(t *testing.T) {
 	if m.BootedFrom() != provision.BootDisk {
 		t.Errorf("booted from %s after reset with disk persistent", m.BootedFrom())
 	}
+	timeouts = []string{"-N", "1", "-R", "1"}
 	if out, err := run("lanplus", "not-the-password", "chassis", "power", "status"); err == nil || !strings.Contains(out, "RMCP+") {
 		t.Errorf("wrong password: %v\n%s", err, out)
 	}
@@ -130,6 +134,7 @@ func TestIPMIToolDrivesSim(t *testing.T) {
 		t.Error("FaultUnreachable: ipmitool got an answer")
 	}
 	m.SetFault(sim.FaultNone, 0)
+	timeouts = []string{"-N", "2", "-R", "3"}
 	if out, err := run("lanplus", "password", "chassis", "power", "status"); err != nil {
 		t.Errorf("after clearing the fault: %v\n%s", err, out)
 	}
