@@ -535,6 +535,7 @@ func TestDiff(t *testing.T) {
 				return
 			}
 			compare(t, want, got)
+			c.checkMentions(t, want.stderr, got.stderr)
 			for _, s := range append(c.stderr, c.oursStderr...) {
 				if !strings.Contains(got.stderr, s) {
 					t.Errorf("our stderr lacks %q:\n%s", s, got.stderr)
@@ -566,6 +567,31 @@ func (c *diffCase) checkReal(t *testing.T, r result) {
 	for _, s := range c.stderr {
 		if !strings.Contains(r.stderr, s) {
 			t.Errorf("the real tool's stderr lacks %q:\n%s", s, r.stderr)
+		}
+	}
+}
+
+// checkMentions: when the real tool names one of the case's files in an
+// error, so must we (errors name the template or metadata file at fault).
+func (c *diffCase) checkMentions(t *testing.T, want, got string) {
+	t.Helper()
+	if !strings.Contains(want, "[ERROR]") && !strings.Contains(want, "Traceback") {
+		return
+	}
+	// Only the messages: a traceback's "File ..." lines name Python files.
+	var msgs []string
+	for _, l := range strings.Split(want, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "File ") {
+			msgs = append(msgs, l)
+		}
+	}
+	real := strings.Join(msgs, "\n")
+	for _, name := range c.order {
+		if strings.HasPrefix(name, "out/") || !strings.Contains(real, name) {
+			continue
+		}
+		if !strings.Contains(got, name) {
+			t.Errorf("the real tool's error names %s, ours does not:\nreal:\n%s\nours:\n%s", name, want, got)
 		}
 	}
 }
