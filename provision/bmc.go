@@ -213,6 +213,10 @@ func (b *BMC) PowerState(ctx context.Context) (PowerState, error) {
 // already on, or off when already off, sends nothing. Cycle or reset of a
 // machine that is off powers it on. If the target is not reached in time
 // the error wraps ErrPowerNotReached (*PowerNotReachedError).
+//
+// A cycle or reset is verified by the machine being on afterwards; a BMC
+// that accepts one and ignores it cannot be told apart through the power
+// state alone.
 func (b *BMC) Power(ctx context.Context, action PowerAction) (PowerState, error) {
 	op := "power " + action.String()
 	if !action.Valid() {
