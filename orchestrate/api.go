@@ -113,6 +113,13 @@ func (o *op) planOne(d *hot.Definition, typName string) ChangeAction {
 	if err != nil {
 		return ChangeUpdate
 	}
+	if hot.IsTemplatePath(typName) {
+		// The nested resources are not planned one by one yet.
+		if cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.Metadata, md) {
+			return ChangeNoop
+		}
+		return ChangeUpdate
+	}
 	rt, err := o.e.types.Lookup(typName)
 	if err != nil {
 		return ChangeReplace

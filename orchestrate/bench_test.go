@@ -128,3 +128,61 @@ func BenchmarkGroupScaleOut1000to1010(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+const memberTemplate = `heat_template_version: rocky
+parameters:
+  index: {type: number}
+resources:
+  port: {type: OS::Heat::None}
+  server:
+    type: Sim::Server
+    properties: {name: {list_join: ["-", [node, {get_param: index}]]}, image: img, networks: [{port: {get_resource: port}}]}
+  config: {type: OS::Heat::Value, properties: {value: {get_attr: [server, first_address]}}}
+  secret: {type: OS::Heat::RandomString}
+  done: {type: OS::Heat::TestResource, depends_on: [config, secret]}
+outputs:
+  OS::stack_id: {value: {get_resource: server}}
+  address: {value: {get_attr: [config, value]}}
+`
+
+// BenchmarkGroup200x5 creates and deletes a ResourceGroup of 200 members,
+// each a template resource of five resources (1,201 resources in all).
+func BenchmarkGroup200x5(b *testing.B) {
+	in := &Input{TemplateFile: "g.yaml", Files: map[string]string{"member.yaml": memberTemplate},
+		Template: `heat_template_version: rocky
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: 200
+      resource_def: {type: member.yaml, properties: {index: "%index%"}}
+outputs:
+  addresses: {value: {get_attr: [group, address]}}
+`}
+	for _, phase := range []string{"create", "delete"} {
+		b.Run(phase, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				e, cloud := benchEngine(b, b.TempDir())
+				if phase == "create" {
+					b.StartTimer()
+				}
+				if err := e.Create(b.Context(), "bench", in); err != nil {
+					b.Fatal(err)
+				}
+				if phase == "delete" {
+					b.StartTimer()
+					if err := e.Delete(b.Context()); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				if want := map[string]int{"create": 200, "delete": 0}[phase]; cloud.Servers() != want {
+					b.Fatalf("%d servers", cloud.Servers())
+				}
+				e.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -24,25 +24,36 @@ type spec struct {
 	index          int
 	deletionPolicy string
 	updatePolicy   map[string]any
-	isNew          bool
+	sc             *scope // where its properties are evaluated
 }
 
 func (o *op) converge(ctx context.Context) []error {
+	return walk(ctx, o.stackTasks(o.top(), ""), o.e.parallelism())
+}
+
+// stackTasks makes one task per resource of the stack in sc, wired by
+// their dependencies; parent is the id of the resource that stands for a
+// nested stack ("" at the top).
+func (o *op) stackTasks(sc *scope, parent string) []*task {
 	tasks := map[string]*task{}
 	var list []*task
-	for _, d := range o.stack.Resources {
-		s := &spec{id: d.Name, scope: d.Name, typ: d.Type, props: d.Properties, md: d.Metadata,
-			requires: d.DependsOn, deletionPolicy: d.DeletionPolicy, updatePolicy: d.UpdatePolicy}
+	for _, d := range sc.stack.Resources {
+		reqs := make([]string, len(d.DependsOn))
+		for i, dep := range d.DependsOn {
+			reqs[i] = sc.prefix + dep
+		}
+		s := &spec{id: sc.prefix + d.Name, scope: d.Name, typ: d.Type, props: d.Properties, md: d.Metadata,
+			requires: reqs, parent: parent, deletionPolicy: d.DeletionPolicy, updatePolicy: d.UpdatePolicy, sc: sc}
 		t := o.newTask(s)
 		tasks[d.Name] = t
 		list = append(list, t)
 	}
-	for _, d := range o.stack.Resources {
+	for _, d := range sc.stack.Resources {
 		for _, dep := range d.DependsOn {
 			tasks[d.Name].dependOn(tasks[dep])
 		}
 	}
-	return walk(ctx, list, o.e.parallelism())
+	return list
 }
 
 func (e *Engine) parallelism() int {
@@ -73,22 +84,26 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	if err != nil {
 		return fail(err)
 	}
+	props, err := o.resolveIn(s.sc, s.props)
+	if err != nil {
+		return fail(fmt.Errorf("properties: %w", err))
+	}
+	md, err := o.resolveIn(s.sc, s.md)
+	if err != nil {
+		return fail(fmt.Errorf("metadata: %w", err))
+	}
+	pm, _ := props.(map[string]any)
 	if hot.IsTemplatePath(typName) {
-		return fail(fmt.Errorf("%w: template resource %s (nested stacks are not supported yet)", ErrInvalid, typName))
+		ch, err := o.nestedRun(ctx, s, t, typName, pm, md)
+		if err != nil {
+			return fail(err)
+		}
+		return ch, nil
 	}
 	rt, err := o.e.types.Lookup(typName)
 	if err != nil {
 		return fail(err)
 	}
-	props, err := o.resolve(s.props)
-	if err != nil {
-		return fail(fmt.Errorf("properties: %w", err))
-	}
-	md, err := o.resolve(s.md)
-	if err != nil {
-		return fail(fmt.Errorf("metadata: %w", err))
-	}
-	pm, _ := props.(map[string]any)
 	pm, err = rt.Schema().Validate(pm)
 	if err != nil {
 		return fail(fmt.Errorf("properties: %w", err))
@@ -106,10 +121,13 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	return nil, nil
 }
 
-// resolve evaluates what is left of an expression now that its resources
-// exist.
-func (o *op) resolve(v any) (any, error) {
-	out, complete, err := hot.Eval(o.stack.Template.Version, v, o)
+// resolve evaluates what is left of an expression of the top-level stack
+// now that its resources exist.
+func (o *op) resolve(v any) (any, error) { return o.resolveIn(o.top(), v) }
+
+// resolveIn evaluates v in the (nested) stack of sc.
+func (o *op) resolveIn(sc *scope, v any) (any, error) {
+	out, complete, err := hot.Eval(sc.stack.Template.Version, v, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -358,6 +376,15 @@ func (o *op) deleteRes(ctx context.Context, r *resState) error {
 		o.resEvent(r, ActionDelete, StatusComplete, "resource retained (deletion_policy Retain)")
 		return nil
 	}
+	if hot.IsTemplatePath(r.Type) {
+		// A nested stack's resources are gone (they went first): forget it.
+		o.resEvent(r, ActionDelete, StatusInProgress, "state changed")
+		if err := o.e.j.append(&record{T: "del", ID: r.Name}); err != nil {
+			return err
+		}
+		o.resEvent(r, ActionDelete, StatusComplete, "state changed")
+		return nil
+	}
 	rt, err := o.e.types.Lookup(r.Type)
 	if err != nil {
 		return fmt.Errorf("resources.%s: %w", r.Name, err)
@@ -476,7 +503,7 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 		ms := &spec{id: s.id + "/" + n, scope: n, typ: mtype,
 			props:    replaceIndex(mprops, indexVar, n).(map[string]any),
 			md:       replaceIndex(def["metadata"], indexVar, n),
-			requires: []string{}, parent: s.id, index: idx, deletionPolicy: "Delete"}
+			requires: []string{}, parent: s.id, index: idx, deletionPolicy: "Delete", sc: s.sc}
 		if ms.props == nil {
 			ms.props = map[string]any{}
 		}

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tripleo-go/tripleo/orchestrate/hot"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -37,7 +39,7 @@ func TestEngineCorpus(t *testing.T) {
 		base := strings.TrimSuffix(f, ".yaml")
 		t.Run(filepath.Base(base), func(t *testing.T) {
 			h := newHarness(t)
-			e := h.open(&Options{Parallelism: 1})
+			e := h.open(&Options{Parallelism: 1, Loader: hot.FSLoader{FS: os.DirFS("testdata/engine")}})
 			tmpl, _ := os.ReadFile(f)
 			env, _ := os.ReadFile("testdata/sim.env.yaml")
 			mk := func(p map[string]string) *Input {
@@ -52,6 +54,9 @@ func TestEngineCorpus(t *testing.T) {
 				h.mu.Unlock()
 				if err != nil {
 					st["error"] = err.Error()
+					if !strings.HasPrefix(filepath.Base(base), "failure") {
+						t.Errorf("%s failed: %v", name, err)
+					}
 				}
 				if info, err := e.Show(); err == nil {
 					var rs []string

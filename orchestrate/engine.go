@@ -272,8 +272,9 @@ type op struct {
 	stack  *hot.Stack
 	hidden []string
 	// desired collects the resource ids the template wants.
-	mu      sync.Mutex
-	desired map[string]bool
+	mu        sync.Mutex
+	desired   map[string]bool
+	templates templateCache
 }
 
 func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool) (err error) {
@@ -323,7 +324,10 @@ func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool)
 }
 
 func (o *op) mask(s string) string {
-	for _, h := range o.hidden {
+	o.mu.Lock()
+	hidden := o.hidden
+	o.mu.Unlock()
+	for _, h := range hidden {
 		if h != "" {
 			s = strings.ReplaceAll(s, h, "******")
 		}

@@ -38,7 +38,7 @@ func (h *harness) open(opts *Options) *Engine {
 		h.mu.Unlock()
 	}}
 	if opts != nil {
-		o.Parallelism, o.Holder, o.afterRecord = opts.Parallelism, opts.Holder, opts.afterRecord
+		o.Parallelism, o.Holder, o.afterRecord, o.Loader = opts.Parallelism, opts.Holder, opts.afterRecord, opts.Loader
 	}
 	e, err := Open(h.t.Context(), filepath.Join(h.dir, "stack.state"), &o)
 	if err != nil {

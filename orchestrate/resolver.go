@@ -7,32 +7,45 @@ import (
 	"github.com/tripleo-go/tripleo/orchestrate/hot"
 )
 
-// The op is the hot.Resolver of the walk: resources come from the state.
+// scope resolves names inside one (possibly nested) stack of the flat
+// graph: a nested stack's resources have ids prefixed with its resource's
+// id and a slash.
+type scope struct {
+	o      *op
+	stack  *hot.Stack
+	prefix string
+	facade map[string]any
+}
 
-func (o *op) Param(name string) (any, error) {
-	v, ok := o.stack.Params[name]
+func (o *op) top() *scope { return &scope{o: o, stack: o.stack} }
+
+func (sc *scope) Param(name string) (any, error) {
+	v, ok := sc.stack.Params[name]
 	if !ok {
 		return nil, fmt.Errorf("%w: parameter %q", ErrNotFound, name)
 	}
 	return v, nil
 }
 
-func (o *op) Resource(name string) (any, error) {
-	return resourceRef(o.e.j, name)
+func (sc *scope) Resource(name string) (any, error) {
+	return resourceRef(sc.o.e.j, sc.prefix+name)
 }
 
-func (o *op) Attribute(resource, attr string, path []any) (any, error) {
-	return attribute(o.e.j, o.e.types, resource, attr, path)
+func (sc *scope) Attribute(resource, attr string, path []any) (any, error) {
+	return attribute(sc.o.e.j, sc.o.e.types, sc.prefix+resource, attr, path)
 }
 
-func (o *op) File(name string) (string, error) { return o.stack.File(name) }
+func (sc *scope) File(name string) (string, error) { return sc.stack.File(name) }
 
-func (o *op) Facade(string) (any, error) {
-	return nil, fmt.Errorf("%w: resource_facade is only available in a nested stack", ErrInvalid)
+func (sc *scope) Facade(section string) (any, error) {
+	if sc.facade == nil {
+		return nil, fmt.Errorf("%w: resource_facade is only available in a nested stack", ErrInvalid)
+	}
+	return sc.facade[section], nil
 }
 
-func (o *op) Condition(name string) (bool, error) {
-	v, ok := o.stack.Conditions[name]
+func (sc *scope) Condition(name string) (bool, error) {
+	v, ok := sc.stack.Conditions[name]
 	if !ok {
 		return false, fmt.Errorf("%w: condition %q", ErrNotFound, name)
 	}
@@ -68,7 +81,7 @@ func attribute(j *journal, types *Types, name, attr string, path []any) (any, er
 	}
 	v, ok := c.State.Attributes[attr]
 	if !ok {
-		if rt, err := types.Lookup(c.Type); err == nil {
+		if rt, err := types.Lookup(c.Type); err == nil && !hot.IsTemplatePath(c.Type) {
 			s := rt.Schema()
 			if _, declared := s.Attributes[attr]; !declared && !s.AnyProperties && attr != "show" {
 				return nil, fmt.Errorf("%w: the referenced attribute (%s %s) is incorrect", ErrInvalid, name, attr)

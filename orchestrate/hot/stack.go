@@ -248,6 +248,9 @@ func (r *staticResolver) File(name string) (string, error) {
 	return r.s.File(name)
 }
 
+// Files returns the stack's files map.
+func (s *Stack) Files() map[string]string { return s.opts.Files }
+
 // File returns a file from the files map, or through the loader.
 func (s *Stack) File(name string) (string, error) {
 	if c, ok := s.opts.Files[name]; ok {

@@ -1,0 +1,143 @@
+package orchestrate
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tripleo-go/tripleo/orchestrate/hot"
+)
+
+// templateCache parses each nested template once per operation.
+type templateCache struct {
+	mu sync.Mutex
+	m  map[string]*hot.Template
+	// errs keeps parse errors so that every user reports the same one.
+	errs map[string]error
+}
+
+func (o *op) nestedTemplate(path string) (*hot.Template, error) {
+	c := &o.templates
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.m[path]; ok {
+		return t, nil
+	}
+	if err, ok := c.errs[path]; ok {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m, c.errs = map[string]*hot.Template{}, map[string]error{}
+	}
+	src, err := o.stack.File(path)
+	if err == nil {
+		var t *hot.Template
+		t, err = hot.Parse(path, []byte(src))
+		if err == nil {
+			c.m[path] = t
+			return t, nil
+		}
+	}
+	c.errs[path] = err
+	return nil, err
+}
+
+// nestedRun expands a template resource (a type mapped to a template file)
+// into the resources of its template, which join the same graph under ids
+// prefixed with the resource's id. Its properties are the nested stack's
+// parameters; the environment's parameter_defaults reach it too. When
+// every nested resource is complete, the nested outputs become the
+// resource's attributes, and an output named OS::stack_id its
+// get_resource value, as in Heat.
+func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props map[string]any, md any) ([]*task, error) {
+	tmpl, err := o.nestedTemplate(path)
+	if err != nil {
+		return nil, err
+	}
+	cur := o.current(s.id)
+	r := &resState{Name: s.id, Type: path, Properties: props, Metadata: md, Requires: s.requires,
+		Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
+	action := ActionCreate
+	if cur != nil && cur.Type == path {
+		r.Key, r.Gen, r.State = cur.Key, cur.Gen, cur.State
+		action = ActionUpdate
+	} else {
+		gen := 1
+		if cur != nil {
+			gen = cur.Gen + 1
+		}
+		r.Key, r.Gen = o.key(s.id, gen), gen
+		r.State = State{PhysicalID: keyID(r.Key)}
+	}
+	params := map[string]any{}
+	for k, v := range props {
+		if v != nil {
+			params[k] = v
+		}
+	}
+	env := &hot.Environment{Parameters: params, ParameterDefaults: o.stack.Env.ParameterDefaults,
+		Registry: o.stack.Env.Registry}
+	o.e.j.mu.Lock()
+	stackName := o.e.j.st.Name
+	o.e.j.mu.Unlock()
+	nested, err := hot.Instantiate(tmpl, hot.Options{
+		StackName: stackName + "-" + strings.ReplaceAll(s.id, "/", "-"),
+		StackID:   r.State.PhysicalID,
+		ProjectID: o.stack.Params[hot.PseudoProjectID].(string),
+		Env:       env, Files: o.stack.Files(), Loader: o.e.opts.Loader,
+		Facade: map[string]any{"metadata": md, "deletion_policy": s.deletionPolicy, "update_policy": s.updatePolicy},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nested stack %s: %w", path, err)
+	}
+	o.addHidden(nested.Hidden())
+	unchanged := cur != nil && cur.Type == path && cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.Metadata, md)
+	if !unchanged {
+		r.Action, r.Status = action, StatusInProgress
+		if err := o.record(r); err != nil {
+			return nil, err
+		}
+		o.resEvent(r, action, StatusInProgress, "state changed")
+	}
+	sc := &scope{o: o, stack: nested, prefix: s.id + "/", facade: map[string]any{
+		"metadata": md, "deletion_policy": s.deletionPolicy, "update_policy": s.updatePolicy}}
+	finish := func(context.Context) error {
+		attrs := map[string]any{}
+		for _, od := range nested.Outputs {
+			if !od.Enabled {
+				attrs[od.Name] = nil
+				continue
+			}
+			v, err := o.resolveIn(sc, od.Value)
+			if err != nil {
+				return fmt.Errorf("resources.%s: outputs.%s: %w", s.id, od.Name, err)
+			}
+			attrs[od.Name] = v
+		}
+		st := r.State
+		st.Attributes = attrs
+		if v, ok := attrs["OS::stack_id"]; ok {
+			st.RefID = v
+		}
+		if unchanged && hot.Equal(cur.State.Attributes, attrs) {
+			return nil
+		}
+		return o.outcome(r, action, &st, nil)
+	}
+	children := o.stackTasks(sc, s.id)
+	if len(children) == 0 {
+		return nil, finish(ctx)
+	}
+	t.join = finish
+	return children, nil
+}
+
+func (o *op) addHidden(h []string) {
+	if len(h) == 0 {
+		return
+	}
+	o.mu.Lock()
+	o.hidden = append(o.hidden, h...)
+	o.mu.Unlock()
+}
