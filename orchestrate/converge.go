@@ -118,7 +118,30 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	if err := o.converge1(ctx, s, typName, rt, pm, md); err != nil {
 		return fail(err)
 	}
+	if t.rolling {
+		if err := o.deleteRetired(ctx, s.id); err != nil {
+			return fail(err)
+		}
+	}
 	return nil, nil
+}
+
+// deleteRetired deletes the replaced copies of id and of the resources
+// nested under it (a rolling update keeps no old member past its batch).
+func (o *op) deleteRetired(ctx context.Context, id string) error {
+	o.e.j.mu.Lock()
+	var ids []string
+	for rid, r := range o.e.j.st.Resources {
+		if r.Retired && (strings.HasPrefix(rid, id+"@") || strings.HasPrefix(rid, id+"/")) {
+			ids = append(ids, rid)
+		}
+	}
+	o.e.j.mu.Unlock()
+	if len(ids) == 0 {
+		return nil
+	}
+	sort.Strings(ids)
+	return errors.Join(o.deleteAll(ctx, ids, false)...)
 }
 
 // resolve evaluates what is left of an expression of the top-level stack
@@ -510,33 +533,129 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 		byIndex[i] = o.newTask(ms)
 		children = append(children, byIndex[i])
 	}
+	var batches [][]*task
+	var pause time.Duration
 	if bc, ok := s.updatePolicy["batch_create"].(map[string]any); ok && cur == nil && len(names) > 0 {
-		size := intOf(bc["max_batch_size"], 1)
-		pause := time.Duration(floatOf(bc["pause_time"], 0) * float64(time.Second))
+		pause = time.Duration(floatOf(bc["pause_time"], 0) * float64(time.Second))
 		prev := 0
-		var barrier *task
-		for _, b := range Batches(len(names), 0, size, 0) {
-			batch := byIndex[prev:b.Capacity]
-			if barrier != nil {
-				for _, m := range batch {
-					m.dependOn(barrier)
-				}
-			}
-			nb := &task{id: fmt.Sprintf("%s#batch%d", s.id, b.Capacity)}
-			nb.run = func(ctx context.Context) ([]*task, error) { return nil, sleepCtx(ctx, pause) }
-			for _, m := range batch {
-				nb.dependOn(m)
-			}
-			children = append(children, nb)
-			barrier = nb
+		for _, b := range Batches(len(names), 0, intOf(bc["max_batch_size"], 1), 0) {
+			batches = append(batches, byIndex[prev:b.Capacity])
 			prev = b.Capacity
 		}
 	}
+	if ru, ok := s.updatePolicy["rolling_update"].(map[string]any); ok && cur != nil && len(names) > 0 {
+		pause = time.Duration(floatOf(ru["pause_time"], 0) * float64(time.Second))
+		batches = o.rollingBatches(s, names, byIndex, mtype, def, indexVar,
+			intOf(ru["max_batch_size"], 1), intOf(ru["min_in_service"], 0))
+		if t := o.e.opts.Timeout; t > 0 && len(batches) > 1 && pause*time.Duration(len(batches)-1) >= t {
+			return nil, fmt.Errorf("%w: rolling_update pause_time × (batches-1) = %s is not less than the stack timeout %s",
+				ErrInvalid, pause*time.Duration(len(batches)-1), t)
+		}
+	}
+	children = append(children, chainBatches(s.id, batches, pause)...)
 	if len(children) == 0 {
 		return nil, finish(ctx)
 	}
 	t.join = finish
 	return children, nil
+}
+
+// chainBatches makes each batch wait for the previous one (and the pause
+// after it) and returns the barrier tasks it added.
+func chainBatches(id string, batches [][]*task, pause time.Duration) []*task {
+	var barriers []*task
+	var barrier *task
+	for i, batch := range batches {
+		if barrier != nil {
+			for _, m := range batch {
+				m.dependOn(barrier)
+			}
+		}
+		if i == len(batches)-1 {
+			break
+		}
+		nb := &task{id: fmt.Sprintf("%s#batch%d", id, i)}
+		nb.run = func(ctx context.Context) ([]*task, error) { return nil, sleepCtx(ctx, pause) }
+		for _, m := range batch {
+			nb.dependOn(m)
+		}
+		barriers = append(barriers, nb)
+		barrier = nb
+	}
+	return barriers
+}
+
+// rollingBatches orders the members that change for a rolling update, as
+// Heat does: new members first, then existing ones highest index first;
+// batch sizes follow Batches(target, current, batchSize, minInService).
+// Members of a rolling batch delete their replaced copies before the next
+// batch starts.
+func (o *op) rollingBatches(s *spec, names []string, byIndex []*task, mtype string, def map[string]any,
+	indexVar string, batchSize, minInService int) [][]*task {
+	var fresh, changed []*task
+	existing := 0
+	for i, n := range names {
+		id := s.id + "/" + n
+		cur := o.current(id)
+		if cur != nil {
+			existing++
+		}
+		if cur == nil {
+			fresh = append(fresh, byIndex[i])
+			continue
+		}
+		props := replaceIndex(def["properties"], indexVar, n)
+		md := replaceIndex(def["metadata"], indexVar, n)
+		if o.memberChanged(cur, n, mtype, props, md) {
+			changed = append(changed, byIndex[i])
+		}
+	}
+	for i, j := 0, len(changed)-1; i < j; i, j = i+1, j-1 {
+		changed[i], changed[j] = changed[j], changed[i]
+	}
+	queue := append(fresh, changed...)
+	for _, t := range queue {
+		t.rolling = true
+	}
+	var out [][]*task
+	for _, b := range Batches(len(names), existing, batchSize, minInService) {
+		if len(queue) == 0 {
+			break
+		}
+		if b.Updated == 0 {
+			continue
+		}
+		k := min(b.Updated, len(queue))
+		out = append(out, queue[:k])
+		queue = queue[k:]
+	}
+	if len(queue) > 0 {
+		out = append(out, queue)
+	}
+	return out
+}
+
+// memberChanged reports whether a group member's recorded state differs
+// from its definition.
+func (o *op) memberChanged(cur *resState, scopeName, mtype string, props, md any) bool {
+	typName, err := o.stack.Env.Registry.Resolve(scopeName, mtype)
+	if err != nil || cur.Type != typName || cur.Status != StatusComplete {
+		return true
+	}
+	pm, _ := props.(map[string]any)
+	if pm == nil {
+		pm = map[string]any{}
+	}
+	if !hot.IsTemplatePath(typName) {
+		rt, err := o.e.types.Lookup(typName)
+		if err != nil {
+			return true
+		}
+		if pm, err = rt.Schema().Validate(pm); err != nil {
+			return true
+		}
+	}
+	return !hot.Equal(cur.Properties, pm) || !hot.Equal(cur.Metadata, md)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

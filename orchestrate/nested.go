@@ -102,7 +102,7 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 	}
 	sc := &scope{o: o, stack: nested, prefix: s.id + "/", facade: map[string]any{
 		"metadata": md, "deletion_policy": s.deletionPolicy, "update_policy": s.updatePolicy}}
-	finish := func(context.Context) error {
+	finish := func(ctx context.Context) error {
 		attrs := map[string]any{}
 		for _, od := range nested.Outputs {
 			if !od.Enabled {
@@ -119,6 +119,11 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 		st.Attributes = attrs
 		if v, ok := attrs["OS::stack_id"]; ok {
 			st.RefID = v
+		}
+		if t.rolling {
+			if err := o.deleteRetired(ctx, s.id); err != nil {
+				return err
+			}
 		}
 		if unchanged && hot.Equal(cur.State.Attributes, attrs) {
 			return nil

@@ -17,7 +17,7 @@ type task struct {
 	parent     *task
 	children   int
 	joining    bool
-	started    bool
+	rolling    bool // a member of a rolling-update batch
 }
 
 // dependOn makes t wait for d.

@@ -1,0 +1,78 @@
+package orchestrate
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The rolling update observed on a real Heat (shared/peers/heat.md §1.7):
+// six TestResources with update_replace, max_batch_size 2, min_in_service
+// 4, value v1 → v2: batches {4,5}, then {3,2}, then {0,1}; every member is
+// replaced and each old member is deleted within its batch.
+func TestRollingUpdateLikeHeat(t *testing.T) {
+	h := newHarness(t)
+	e := h.open(&Options{Parallelism: 8})
+	tmpl := `heat_template_version: 2016-10-14
+parameters:
+  value: {type: string}
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    update_policy:
+      rolling_update: {max_batch_size: 2, min_in_service: 4}
+    properties:
+      count: 6
+      resource_def:
+        type: OS::Heat::TestResource
+        properties: {value: {get_param: value}, update_replace: true}
+`
+	mk := func(v string) *Input {
+		return &Input{TemplateFile: "t.yaml", Template: tmpl, Params: map[string]string{"value": v}}
+	}
+	if err := e.Create(t.Context(), "s", mk("v1")); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.Show()
+	h.mu.Lock()
+	h.events = nil
+	h.mu.Unlock()
+	if err := e.Update(t.Context(), mk("v2")); err != nil {
+		t.Fatal(err)
+	}
+	ev := h.states()
+	first := func(s string) int { return slices.Index(ev, s) }
+	batches := [][]string{{"4", "5"}, {"2", "3"}, {"0", "1"}}
+	for i, b := range batches {
+		for _, m := range b {
+			created, deleted := first("group/"+m+" CREATE_COMPLETE"), first("group/"+m+"@1 DELETE_COMPLETE")
+			if created < 0 || deleted < created {
+				t.Errorf("member %s not replaced within its batch: %v", m, ev)
+			}
+			if i+1 < len(batches) {
+				for _, next := range batches[i+1] {
+					if first("group/"+next+" CREATE_IN_PROGRESS") < deleted {
+						t.Errorf("member %s started before batch %v finished: %v", next, b, ev)
+					}
+				}
+			}
+		}
+	}
+	after, _ := e.Show()
+	ids := map[string]string{}
+	for _, r := range before.Resources {
+		ids[r.Name] = r.PhysicalID
+	}
+	n := 0
+	for _, r := range after.Resources {
+		if strings.HasPrefix(r.Name, "group/") {
+			n++
+			if ids[r.Name] == r.PhysicalID {
+				t.Errorf("%s kept its physical id", r.Name)
+			}
+		}
+	}
+	if n != 6 || len(after.Resources) != 7 {
+		t.Errorf("after the update: %+v", after.Resources)
+	}
+}
