@@ -32,3 +32,26 @@ func ExamplePhaseRunner() {
 	// configure 20-restart 0
 	// post-configure 99-done 0
 }
+
+// One os-collect-config round over a local metadata directory: the cache
+// gets name.json files, and the round says what changed.
+func ExampleCollectOnce() {
+	dir, _ := os.MkdirTemp("", "collect")
+	defer os.RemoveAll(dir)
+	data := filepath.Join(dir, "local-data")
+	_ = os.MkdirAll(data, 0o755)
+	_ = os.WriteFile(filepath.Join(data, "10-site.json"), []byte(`{"ntp": "pool.ntp.org"}`), 0o644)
+	cache := refresh.NewCache(filepath.Join(dir, "cache"), nil)
+	local := refresh.NewLocal([]string{data}, nil)
+
+	r, _ := refresh.CollectOnce(context.Background(), []refresh.Collector{local}, cache, nil)
+	fmt.Println("changed:", r.Changed)
+	_ = r.Commit(cache) // the command succeeded
+	r, _ = refresh.CollectOnce(context.Background(), []refresh.Collector{local}, cache, nil)
+	fmt.Println("changed:", r.Changed)
+	fmt.Println(filepath.Base(r.Paths[0]))
+	// Output:
+	// changed: [10-site.json]
+	// changed: []
+	// 10-site.json.json
+}

@@ -1,0 +1,230 @@
+// Command os-collect-config is a drop-in replacement for TripleO's
+// os-collect-config: it polls metadata sources, caches what they return in
+// the original's layout, and runs a command when the metadata changes.
+//
+// Supported collectors: heat_local, ec2, request, local (the original's),
+// and watch (ours: a long-poll source, --watch-metadata-url, served by
+// refresh.MetadataServer, that sees a change in milliseconds). The
+// original's cfn, heat and zaqar collectors are not built in: they are
+// skipped with a warning when named or configured. Options are the
+// original's (command line and oslo.config files: --config-file, or
+// /etc/os-collect-config.conf): --command/-c, --cachedir,
+// --backup-cachedir, positional collectors, --one-time, --force, --print,
+// --print-cachedir, --min-polling-interval, --polling-interval/-i,
+// --splay, --deployment-key, --debug, --local-path, --heat_local-path,
+// --request-metadata-url, --request-timeout, --ec2-metadata-url,
+// --ec2-timeout; exit statuses too (the command's status with --one-time,
+// 2 on a usage error, 1 for an unknown collector). Unlike the original the
+// poll interval returns to the minimum after each change, SIGHUP is not
+// handled (the default action ends the process, and its supervisor
+// restarts it), and a changed config file does not re-exec.
+//
+// With --agent it is the whole node agent (see refresh.Agent): collect,
+// render the os-apply-config templates, run the os-refresh-config phases
+// and signal the deployments, with no Python and no other binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tripleo-go/tripleo/config"
+	"github.com/tripleo-go/tripleo/refresh"
+)
+
+const usage = `usage: os-collect-config [-h] [--backup-cachedir BACKUP_CACHEDIR]
+                         [--cachedir CACHEDIR] [--command COMMAND]
+                         [--config-file PATH] [--debug]
+                         [--deployment-key DEPLOYMENT_KEY] [--force]
+                         [--min-polling-interval MIN_POLLING_INTERVAL]
+                         [--one-time] [--polling-interval POLLING_INTERVAL]
+                         [--print] [--print-cachedir] [--splay SPLAY]
+                         [--version] [--local-path LOCAL_PATH]
+                         [--heat_local-path HEAT_LOCAL_PATH]
+                         [--request-metadata-url REQUEST_METADATA_URL]
+                         [--request-timeout REQUEST_TIMEOUT]
+                         [--ec2-metadata-url EC2_METADATA_URL]
+                         [--ec2-timeout EC2_TIMEOUT]
+                         [--watch-metadata-url WATCH_METADATA_URL]
+                         [--watch-wait WATCH_WAIT] [--agent ...]
+                         [collectors ...]
+`
+
+const version = "12.0.0"
+
+var knownCollectors = []string{"heat_local", "ec2", "cfn", "heat", "request", "local", "zaqar", "watch"}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	s, err := parseArgs(args)
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "%sos-collect-config: error: %v\n", usage, err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "os-collect-config: %v\n", err)
+		return 1
+	}
+	if s.help {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if s.version {
+		fmt.Fprintln(stdout, version)
+		return 0
+	}
+	logw := stderr
+	if s.logFile != "" {
+		f, err := os.OpenFile(s.logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			fmt.Fprintf(stderr, "os-collect-config: log file: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		logw = f
+	}
+	level := slog.LevelWarn
+	if s.debug {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(newHandler(logw, level))
+
+	if s.printCachedir {
+		fmt.Fprintln(stdout, s.cachedir)
+		return 0
+	}
+	var unknown []string
+	for _, c := range s.collectors {
+		if !slices.Contains(knownCollectors, c) && !slices.Contains(unknown, c) {
+			unknown = append(unknown, c)
+		}
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(stderr, "os_collect_config.exc.InvalidArguments: Unknown collectors %s. Valid collectors are: %s\n", pyList(unknown), pyList(knownCollectors))
+		return 1
+	}
+	if s.force {
+		s.oneTime = true
+	}
+	collectors := buildCollectors(s, logger)
+
+	if s.agent.enabled {
+		return runAgent(ctx, s, collectors, logger, stdout, stderr)
+	}
+	if s.command == "" || s.printOnly {
+		obj, err := refresh.CollectPrint(ctx, collectors, logger)
+		if err != nil {
+			logger.Error(err.Error())
+			return 1
+		}
+		stdout.Write(append(config.MarshalIndent(obj, 1), '\n'))
+		return 0
+	}
+	cache := refresh.NewCache(s.cachedir, &refresh.CacheOptions{BackupDir: s.backupCachedir, Logger: logger})
+	shell := refresh.ShellCommand(s.command, nil, stdout, stderr)
+	err = refresh.Poll(ctx, &refresh.PollOptions{
+		Collectors: collectors,
+		Cache:      cache,
+		Run: func(ctx context.Context, r *refresh.Round) error {
+			logger.Info(fmt.Sprintf("Executing %s with OS_CONFIG_FILES=%s", s.command, strings.Join(r.Paths, ":")))
+			return shell(ctx, r)
+		},
+		OneTime:     s.oneTime,
+		Force:       s.force,
+		MinInterval: seconds(s.minPolling),
+		MaxInterval: seconds(s.polling),
+		Splay:       seconds(s.splay),
+		Logger:      logger,
+	})
+	return exitStatus(ctx, err, logger)
+}
+
+// exitStatus maps Poll's result to the original's exit status: the
+// command's status (256-N for a signal N, as sys.exit(-N) gives).
+func exitStatus(ctx context.Context, err error, logger *slog.Logger) int {
+	var ce *refresh.CommandError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ce):
+		if ce.ExitCode < 0 {
+			return (256 + ce.ExitCode) & 0xff
+		}
+		return ce.ExitCode & 0xff
+	case ctx.Err() != nil:
+		return 0
+	default:
+		logger.Error(err.Error())
+		return 1
+	}
+}
+
+func seconds(f float64) time.Duration {
+	if f <= 0 || math.IsNaN(f) {
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+// buildCollectors makes the named collectors, in order.
+func buildCollectors(s *settings, logger *slog.Logger) []refresh.Collector {
+	var out []refresh.Collector
+	seen := map[string]bool{}
+	for _, name := range s.collectors {
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		switch name {
+		case "heat_local":
+			out = append(out, refresh.NewHeatLocal(s.heatLocalPaths, logger))
+		case "ec2":
+			out = append(out, refresh.NewEC2(strings.TrimRight(s.ec2URL, "/"), &refresh.EC2Options{
+				Timeout: seconds(s.ec2Timeout),
+				Cache:   refresh.NewCache(s.cachedir, &refresh.CacheOptions{Logger: logger}),
+				Logger:  logger,
+			}))
+		case "request":
+			out = append(out, refresh.NewRequest(s.requestURL, &refresh.RequestOptions{
+				Timeout: seconds(s.requestTimeout), DeploymentKeys: s.deploymentKeys, Logger: logger,
+			}))
+		case "local":
+			out = append(out, refresh.NewLocal(s.localPaths, &refresh.LocalOptions{Logger: logger}))
+		case "watch":
+			out = append(out, refresh.NewWatch(s.watchURL, &refresh.WatchOptions{
+				Client: &http.Client{}, Wait: seconds(s.watchWait), DeploymentKeys: s.deploymentKeys, Logger: logger,
+			}))
+		default: // cfn, heat, zaqar
+			if s.positionalGiven || s.configured[name] {
+				logger.Warn(fmt.Sprintf("Source [%s] is not supported by this os-collect-config; skipped.", name))
+			}
+		}
+	}
+	return out
+}
+
+func pyList(l []string) string {
+	q := make([]string, len(l))
+	for i, s := range l {
+		q[i] = "'" + s + "'"
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
