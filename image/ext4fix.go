@@ -63,6 +63,41 @@ func normalizeExt4(f io.ReaderAt, off, epoch int64) error {
 		}
 	}
 	groups := (blocks - firstData + bpg - 1) / bpg
+	// Superblock times: E2FSPROGS_FAKE_TIME=0 means "no fake time" to
+	// e2fsprogs, so an epoch of 0 would leave the wall clock in the
+	// primary and backup superblocks; set them here for every epoch.
+	sparse := roCompat&0x1 != 0
+	for g := range groups {
+		if g > 1 && sparse && !isPowerOf(g, 3) && !isPowerOf(g, 5) && !isPowerOf(g, 7) {
+			continue
+		}
+		pos := off + 1024
+		if g > 0 {
+			pos = off + (g*bpg+firstData)*blockSize
+		}
+		b := sb
+		if g > 0 {
+			b = make([]byte, 1024)
+			if _, err := f.ReadAt(b, pos); err != nil {
+				return fmt.Errorf("read superblock of group %d: %w", g, err)
+			}
+			if le.Uint16(b[0x38:]) != 0xEF53 {
+				continue
+			}
+		}
+		for _, o := range []int{0x2C, 0x30, 0x40, 0x108} {
+			le.PutUint32(b[o:], uint32(epoch))
+		}
+		for _, o := range []int{0x274, 0x275, 0x276, 0x277} {
+			b[o] = 0
+		}
+		if csum {
+			le.PutUint32(b[0x3FC:], crc32cRaw(^uint32(0), b[:0x3FC]))
+		}
+		if _, err := w.WriteAt(b, pos); err != nil {
+			return fmt.Errorf("write superblock of group %d: %w", g, err)
+		}
+	}
 	gdt := make([]byte, groups*descSize)
 	if _, err := f.ReadAt(gdt, off+(firstData+1)*blockSize); err != nil {
 		return fmt.Errorf("read group descriptors: %w", err)
@@ -96,8 +131,9 @@ func normalizeExt4(f io.ReaderAt, off, epoch int64) error {
 		changed := false
 		for i := range n {
 			ino := buf[i*inodeSize : (i+1)*inodeSize]
-			if le.Uint16(ino[0x1A:]) == 0 && le.Uint16(ino[0:]) == 0 {
-				continue // unused
+			if le.Uint16(ino[0x1A:]) == 0 && le.Uint16(ino[0:]) == 0 &&
+				le.Uint32(ino[0x08:]) == 0 && le.Uint32(ino[0x0C:]) == 0 && le.Uint32(ino[0x10:]) == 0 {
+				continue // unused (the bad-blocks inode 1 has times but no mode)
 			}
 			if le.Uint32(ino[0x14:]) != 0 {
 				continue // deleted
@@ -145,4 +181,11 @@ func normalizeExt4(f io.ReaderAt, off, epoch int64) error {
 		}
 	}
 	return nil
+}
+
+func isPowerOf(n, base int64) bool {
+	for n > 1 && n%base == 0 {
+		n /= base
+	}
+	return n == 1
 }

@@ -51,7 +51,7 @@ func (Ext4Go) WriteFS(ctx context.Context, req *FSRequest) (*FSInfo, error) {
 		if rel == "." {
 			return nil
 		}
-		fp := "/" + filepath.ToSlash(rel)
+		fp := filepath.ToSlash(rel) // go-diskfs wants io/fs paths
 		var st unix.Stat_t
 		if err := unix.Lstat(p, &st); err != nil {
 			return err

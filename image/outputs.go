@@ -21,13 +21,19 @@ import (
 // the manifest and SHA256SUMS into out.
 func (b *builder) outputs(ctx context.Context, st *Staging, raw *os.File, out string, a *Artifact, m *Manifest) error {
 	s := &b.spec
+	// The raw digest is computed while the other outputs are written
+	// (both only read the raw file); every return waits for it.
 	b.emit(PhaseDigest, a.Raw, 0, m.Disk.Size)
-	rawSum, err := sparseSHA256(raw, m.Disk.Size)
-	if err != nil {
-		return &BuildError{Phase: PhaseDigest, Subject: a.Raw, Err: err}
-	}
-	m.Digest = "sha256:" + rawSum
-	m.Outputs = append(m.Outputs, OutputInfo{File: a.Raw, Format: "raw", Size: m.Disk.Size, SHA256: rawSum})
+	var rawSum string
+	var rawErr error
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		rawSum, rawErr = sparseSHA256(raw, m.Disk.Size)
+	}()
+	defer func() { <-hashed }()
+	rawOut := len(m.Outputs)
+	m.Outputs = append(m.Outputs, OutputInfo{File: a.Raw, Format: "raw", Size: m.Disk.Size})
 	if s.Outputs.Qcow2 {
 		a.Qcow2 = s.Name + ".qcow2"
 		q, err := os.OpenFile(filepath.Join(out, a.Qcow2), os.O_CREATE|os.O_RDWR|os.O_EXCL, 0o644)
@@ -61,6 +67,12 @@ func (b *builder) outputs(ctx context.Context, st *Staging, raw *os.File, out st
 		}
 		m.Outputs = append(m.Outputs, oi)
 	}
+	<-hashed
+	if rawErr != nil {
+		return &BuildError{Phase: PhaseDigest, Subject: a.Raw, Err: rawErr}
+	}
+	m.Digest = "sha256:" + rawSum
+	m.Outputs[rawOut].SHA256 = rawSum
 	b.emit(PhaseManifest, a.ManifestFile, 0, 0)
 	mb, err := m.Marshal()
 	if err != nil {
