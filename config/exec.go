@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strings"
@@ -60,10 +61,14 @@ func (e *ExecError) Is(target error) bool { return target == ErrExec || target =
 // execute (as root: any x bit set), as the original decides.
 func IsExecutable(path string) bool {
 	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	return syscall.Access(path, 1 /* X_OK */) == nil
+	return err == nil && isExecutable(path, fi)
+}
+
+// isExecutable is IsExecutable given stat(path). Without any x bit nobody,
+// not even root, may execute a file, so access(2) is asked only when one is
+// set.
+func isExecutable(path string, fi fs.FileInfo) bool {
+	return fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 && syscall.Access(path, 1 /* X_OK */) == nil
 }
 
 // RunExecutable runs the executable template at path directly (no shell,
