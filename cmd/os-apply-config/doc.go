@@ -74,6 +74,11 @@
 //     the file and exit 1, the same status.
 //   - The original's --key treats an empty key (--key "") as absent and
 //     goes on to render the templates; so do we.
+//   - When a legacy /opt/stack templates root is in use, the original logs
+//     its deprecation warning through Python's root logger before setting up
+//     its own, and from then on prints every log line twice (the second copy
+//     as "LEVEL:os-apply-config:message"). We print that warning in the same
+//     root-logger format, once, and do not duplicate the other lines.
 //
 // What package config does differently from the original, as an operator
 // sees it from this command:
