@@ -92,3 +92,78 @@ func TestDiffLegacyTemplatesDir(t *testing.T) {
 		})
 	}
 }
+
+// TestDiffDefaultPaths compares the built-in default paths with the real
+// tool: output root "/", the fallback metadata files under /var/cache and
+// /var/lib, /var/lib/os-collect-config/os_config_files.json and its legacy
+// /var/run fallback. Both tools run in a private mount namespace with tmpfs
+// over /var/lib, /var/cache, /run and /mnt, so the host is never touched;
+// templates render under /mnt, and the script prints what was written.
+func TestDiffDefaultPaths(t *testing.T) {
+	real := peertest.Look(t, "os-apply-config")[0]
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for a private mount namespace")
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare not installed")
+	}
+	if out, err := exec.Command(unshare, "-m", "sh", "-c", "mount -t tmpfs none /mnt").CombinedOutput(); err != nil {
+		t.Skipf("no private mount namespace here: %v: %s", err, out)
+	}
+	const setup = `set -e
+for d in /var/lib /var/cache /run /mnt; do mount -t tmpfs none $d; done
+mkdir -p /var/cache/heat-cfntools /var/lib/heat-cfntools /var/lib/cloud/data /var/lib/os-collect-config /run/os-collect-config
+echo '{"fb": "cache", "c": 1}' > /var/cache/heat-cfntools/last_metadata
+echo '{"fb": "heat", "h": 2}' > /var/lib/heat-cfntools/cfn-init-data
+echo '{"fb": "cloud", "k": 3}' > /var/lib/cloud/data/cfn-init-data
+echo '{"md": "listed"}' > /mnt/listed.json
+echo '{"md": "legacy-list"}' > /mnt/legacy.json
+`
+	tests := []struct {
+		name, script string
+	}{
+		{"os_config_files.json", `echo '["/mnt/listed.json"]' > /var/lib/os-collect-config/os_config_files.json
+"$@"`},
+		{"legacy /var/run list", `echo '[]' > /var/lib/os-collect-config/os_config_files.json
+echo '["/mnt/legacy.json"]' > /run/os-collect-config/os_config_files.json
+"$@"`},
+		{"no list at all", `"$@"`},
+		{"key from fallbacks", `"$@" --key h`},
+		{"no fallbacks", `echo '["/mnt/listed.json"]' > /var/lib/os-collect-config/os_config_files.json
+"$@" --fallback-metadata`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tdir := filepath.Join(dir, "templates", "mnt", "oac")
+			if err := os.MkdirAll(tdir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(tdir, "all"), []byte("{{.}}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			script := setup + tt.script + "\necho rc=$?\nfind /mnt/oac -type f -exec sh -c 'echo \"== $1\"; cat \"$1\"' sh {} \\; 2>/dev/null || true\n"
+			run := func(bin string) (stdout, stderr string) {
+				cmd := exec.CommandContext(t.Context(), unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh", bin)
+				cmd.Dir = dir
+				cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "OS_CONFIG_APPLIER_TEMPLATES=" + filepath.Join(dir, "templates")}
+				var o, e bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &o, &e
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("%s: %v\n%s", bin, err, e.String())
+				}
+				return o.String(), e.String()
+			}
+			wantOut, wantErr := run(real)
+			gotOut, gotErr := run(ourBinary)
+			if gotOut != wantOut {
+				t.Errorf("real:\n%s\nours:\n%s\nreal stderr:\n%s\nour stderr:\n%s", wantOut, gotOut, wantErr, gotErr)
+			}
+			const dep = "DEPRECATED: falling back to /var/run/os-collect-config/os_config_files.json"
+			if strings.Contains(wantErr, dep) != strings.Contains(gotErr, dep) {
+				t.Errorf("deprecation warning differs:\nreal:\n%s\nours:\n%s", wantErr, gotErr)
+			}
+		})
+	}
+}
