@@ -181,6 +181,9 @@ func (d *driver) do(ctx context.Context, op string, f func(ctx context.Context, 
 // classify wraps err with the provision sentinel it belongs to. opening is
 // true when the session setup failed.
 func (d *driver) classify(ctx context.Context, op string, err error, opening bool) error {
+	if strings.ContainsAny(err.Error(), "\r\n") {
+		err = oneLine{err}
+	}
 	msg := strings.ToLower(err.Error())
 	var sentinel error
 	var ne net.Error
@@ -215,6 +218,13 @@ func (d *driver) classify(ctx context.Context, op string, err error, opening boo
 	}
 	return fmt.Errorf("ipmi %s: %s: %w: %w", d.addr, op, sentinel, err)
 }
+
+// oneLine prints a multi-line library error (go-ipmi joins per-suite
+// errors with newlines) on one line, keeping it for errors.Is and As.
+type oneLine struct{ err error }
+
+func (e oneLine) Error() string { return strings.Join(strings.Fields(e.err.Error()), " ") }
+func (e oneLine) Unwrap() error { return e.err }
 
 func isAuthMessage(msg string) bool {
 	for _, s := range []string{"authentication failed", "authentication code", "password", "insufficient privilege", "privilege level"} {

@@ -128,7 +128,7 @@ func TestWrongPasswordIPMISim(t *testing.T) {
 		}
 		_, err = b.Power(t.Context(), provision.PowerActionOn)
 		b.Close()
-		if !errors.Is(err, provision.ErrAuth) || strings.Contains(err.Error(), "not-it-42") {
+		if !errors.Is(err, provision.ErrAuth) || strings.Contains(err.Error(), "not-it-42") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: wrong password: %v", scheme, err)
 		}
 		if calls := s.calls(); len(calls) != 0 {
