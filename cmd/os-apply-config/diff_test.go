@@ -7,8 +7,10 @@ package main
 // must be the same. Stderr is compared loosely (timestamps differ, and a
 // Python traceback becomes a clean error here): both empty or both not, an
 // [ERROR] line from us wherever the original fails, the same number of
-// "writing", "deleting", "not creating empty" and "success" lines, and the
-// case's `stderr:` substrings in both.
+// "writing", "deleting", "not creating empty" and "success" lines, every
+// case file the original's error names named in ours too, and the case's
+// `stderr:` substrings in both. Cases that change owners need root (as
+// .ci/run is) and are skipped otherwise.
 //
 // A case file is a txtar archive. Its comment holds the description
 // (lines starting with "#") and directives, one per line:
@@ -42,7 +44,11 @@ package main
 // Every "{D}" in args, env and files is replaced by $D.
 //
 // Run with -run 'TestDiff/name' -v and OAC_DIFF_SHOW=1 to print both
-// tools' results.
+// tools' results, or OAC_DIFF_REAL_ONLY=1 to check cases against the real
+// tool alone (our binary is then not built).
+//
+// random_test.go adds randomized differential runs and namespace_test.go
+// the built-in default paths, in private mount namespaces.
 
 import (
 	"bytes"
