@@ -311,8 +311,12 @@ func (o *op) update(ctx context.Context, rt ResourceType, cur, want *resState) e
 
 // replace creates a new resource (next generation, new key) and retires the
 // old one, which the cleanup phase deletes; a type whose schema says
-// DeleteFirst is deleted first.
+// DeleteFirst is deleted first. A retired copy that matches the wanted
+// state (a rollback to it) is restored instead.
 func (o *op) replace(ctx context.Context, rt ResourceType, cur, want *resState) error {
+	if done, err := o.restore(cur, want); done || err != nil {
+		return err
+	}
 	if rt.Schema().DeleteFirst {
 		if err := o.deleteRes(ctx, cur.clone()); err != nil {
 			return err
@@ -748,4 +752,39 @@ func refID(r *resState) any {
 		return r.State.RefID
 	}
 	return r.State.PhysicalID
+}
+
+// restore swaps back a retired copy of cur that already has the wanted
+// type, properties and metadata (the backup kept until the end of the
+// operation that replaced it, as Heat's rollback does).
+func (o *op) restore(cur, want *resState) (bool, error) {
+	o.e.j.mu.Lock()
+	var back *resState
+	for rid, r := range o.e.j.st.Resources {
+		if r.Retired && strings.HasPrefix(rid, cur.Name+"@") && r.Status == StatusComplete &&
+			r.Type == want.Type && hot.Equal(r.Properties, want.Properties) && hot.Equal(r.Metadata, want.Metadata) {
+			back = r.clone()
+			break
+		}
+	}
+	o.e.j.mu.Unlock()
+	if back == nil {
+		return false, nil
+	}
+	backID := back.Name
+	old := cur.clone()
+	old.Name, old.Retired = fmt.Sprintf("%s@%d", cur.Name, cur.Gen), true
+	if err := o.e.j.append(&record{T: "res", ID: old.Name, Res: old}); err != nil {
+		return true, err
+	}
+	back.Name, back.Retired = cur.Name, false
+	back.Requires, back.Parent, back.Index, back.DeletionPolicy = want.Requires, want.Parent, want.Index, want.DeletionPolicy
+	if err := o.record(back); err != nil {
+		return true, err
+	}
+	if err := o.e.j.append(&record{T: "del", ID: backID}); err != nil {
+		return true, err
+	}
+	o.resEvent(back, o.action, StatusComplete, "restored the replaced resource")
+	return true, nil
 }

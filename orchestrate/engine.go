@@ -39,6 +39,10 @@ type Options struct {
 	// files map lacks; nil means none.
 	Loader hot.Loader
 
+	// DisableRollback leaves a failed create or update FAILED instead of
+	// rolling back to the last good template (Heat's disable_rollback).
+	DisableRollback bool
+
 	// afterRecord is a test hook called after each durable journal record.
 	afterRecord func(seq uint64)
 }
@@ -215,7 +219,7 @@ func (e *Engine) runNew(ctx context.Context, action Action, name string, in *Inp
 		e.j.st.Resources = map[string]*resState{}
 		e.j.mu.Unlock()
 	}
-	if action != ActionDelete {
+	if action != ActionDelete && !(action == ActionRollback && in == nil) {
 		// Validate before anything is recorded.
 		e.j.mu.Lock()
 		sn, sid := e.j.st.Name, e.j.st.ID
@@ -223,7 +227,11 @@ func (e *Engine) runNew(ctx context.Context, action Action, name string, in *Inp
 		if rec.Name != "" {
 			sn, sid = rec.Name, rec.ID
 		}
-		if _, err := e.build(in, sn, sid); err != nil {
+		st, err := e.build(in, sn, sid)
+		if err != nil {
+			return err
+		}
+		if err := e.checkImmutable(st, sn, sid); err != nil {
 			return err
 		}
 	}
@@ -289,7 +297,7 @@ func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool)
 	o := &op{e: e, action: action, desired: map[string]bool{}}
 	e.stackEvent(action, StatusInProgress, fmt.Sprintf("Stack %s started", action))
 	var errs []error
-	if action == ActionDelete {
+	if action == ActionDelete || action == ActionRollback && in == nil {
 		errs = o.deleteAll(ctx, nil, true)
 	} else {
 		st, berr := e.build(in, name, id)
@@ -313,14 +321,46 @@ func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool)
 		sort.Strings(msgs)
 		reason = o.mask(strings.Join(msgs, "; "))
 	}
+	e.j.mu.Lock()
+	good := e.j.st.Good
+	e.j.mu.Unlock()
 	if jerr := e.j.append(&record{T: "end", Status: status, Reason: reason}); jerr != nil {
 		return jerr
 	}
 	e.stackEvent(action, status, reason)
-	if status == StatusFailed {
-		return fmt.Errorf("%w: %s %s: %s", ErrFailed, name, action, reason)
+	if status == StatusComplete {
+		return nil
 	}
-	return nil
+	failed := fmt.Errorf("%w: %s %s: %s", ErrFailed, name, action, reason)
+	if e.opts.DisableRollback || ctx.Err() != nil || (action != ActionCreate && action != ActionUpdate) {
+		return failed
+	}
+	// Roll back to the last good template (none after a failed create:
+	// everything is deleted).
+	if jerr := e.j.append(&record{T: "begin", Op: &opInfo{Action: ActionRollback, Input: good,
+		Holder: e.holder, Started: time.Now().UTC()}}); jerr != nil {
+		return errors.Join(failed, jerr)
+	}
+	if rerr := e.run(ctx, ActionRollback, good, false); rerr != nil {
+		return errors.Join(failed, rerr)
+	}
+	return fmt.Errorf("%w (rolled back)", failed)
+}
+
+// Rollback returns the stack to the last template and environment that
+// completed (deleting everything if none did).
+func (e *Engine) Rollback(ctx context.Context) error {
+	if err := e.begin(); err != nil {
+		return err
+	}
+	defer e.opMu.Unlock()
+	if !e.exists() {
+		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
+	}
+	e.j.mu.Lock()
+	good := e.j.st.Good
+	e.j.mu.Unlock()
+	return e.runNew(ctx, ActionRollback, "", good)
 }
 
 func (o *op) mask(s string) string {
@@ -401,4 +441,29 @@ func (o *op) callCtx(ctx context.Context) (context.Context, context.CancelFunc) 
 		return context.WithTimeout(ctx, t)
 	}
 	return ctx, func() {}
+}
+
+// checkImmutable refuses an update that changes an immutable parameter.
+func (e *Engine) checkImmutable(next *hot.Stack, name, id string) error {
+	e.j.mu.Lock()
+	prev := e.j.st.Input
+	e.j.mu.Unlock()
+	if prev == nil {
+		return nil
+	}
+	old, err := e.build(prev, name, id)
+	if err != nil {
+		return nil // the old template no longer builds: nothing to compare
+	}
+	for _, p := range next.Template.Parameters {
+		if !p.Immutable {
+			continue
+		}
+		ov, had := old.Params[p.Name]
+		if had && old.Template.Parameter(p.Name) != nil && !hot.Equal(ov, next.Params[p.Name]) {
+			return &hot.Error{File: next.Template.File, Line: p.Line, Path: "parameters." + p.Name,
+				Err: fmt.Errorf("%w: the parameter %s is immutable and cannot change on update", hot.ErrInvalid, p.Name)}
+		}
+	}
+	return nil
 }

@@ -177,3 +177,40 @@ func TestCreateUpdateDelete(t *testing.T) {
 		t.Errorf("after delete: %s %v, %d servers", info.State(), info.Resources, h.cloud.Servers())
 	}
 }
+
+func TestImmutableAndRollbackOnDemand(t *testing.T) {
+	h := newHarness(t)
+	e, err := Open(t.Context(), filepath.Join(h.dir, "s.state"), &Options{Types: h.types, DisableRollback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	tmpl, _ := os.ReadFile("testdata/engine/failure_update.yaml")
+	mk := func(p map[string]string) *Input {
+		return &Input{TemplateFile: "failure_update.yaml", Template: string(tmpl), Params: p}
+	}
+	if err := e.Create(t.Context(), "s", mk(nil)); err != nil {
+		t.Fatal(err)
+	}
+	err = e.Update(t.Context(), mk(map[string]string{"region": "two"}))
+	if err == nil || !strings.Contains(err.Error(), "parameters.region: invalid: the parameter region is immutable") {
+		t.Errorf("immutable change: %v", err)
+	}
+	if info, _ := e.Show(); info.State() != "CREATE_COMPLETE" {
+		t.Errorf("a refused update changed the stack: %s", info.State())
+	}
+	if err := e.Update(t.Context(), mk(map[string]string{"value": "v2", "broken": "true"})); !errors.Is(err, ErrFailed) {
+		t.Fatalf("broken update: %v", err)
+	}
+	if info, _ := e.Show(); info.State() != "UPDATE_FAILED" {
+		t.Errorf("without rollback: %s", info.State())
+	}
+	if err := e.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := e.Show()
+	out, _ := e.Outputs(t.Context())
+	if info.State() != "ROLLBACK_COMPLETE" || out["keep"] != "v1" || len(info.Resources) != 2 {
+		t.Errorf("after rollback: %s %v %+v", info.State(), out, info.Resources)
+	}
+}

@@ -57,7 +57,8 @@ type stackState struct {
 	Action    Action               `json:"action"`
 	Status    Status               `json:"status"`
 	Reason    string               `json:"reason,omitempty"`
-	Input     *Input               `json:"input,omitempty"` // of the last successful create/update
+	Input     *Input               `json:"input,omitempty"` // of the last create/update
+	Good      *Input               `json:"good,omitempty"`  // of the last operation that completed
 	Op        *opInfo              `json:"op,omitempty"`    // the operation in progress
 	Resources map[string]*resState `json:"resources"`
 	Updated   time.Time            `json:"updated"`
@@ -129,6 +130,9 @@ func (st *stackState) apply(r *record) {
 				st.Input = nil
 			case st.Op.Action != ActionDelete:
 				st.Input = st.Op.Input
+			}
+			if r.Status == StatusComplete {
+				st.Good = st.Op.Input
 			}
 		}
 		st.Op = nil

@@ -39,7 +39,7 @@ func TestFailureFinishesInFlightAndStartsNothingNew(t *testing.T) {
 	block := &blockType{release: make(chan struct{})}
 	h.types.Register("Test::Block", block)
 	var once sync.Once
-	e, err := Open(t.Context(), filepath.Join(h.dir, "s.state"), &Options{Types: h.types, Parallelism: 2,
+	e, err := Open(t.Context(), filepath.Join(h.dir, "s.state"), &Options{Types: h.types, Parallelism: 2, DisableRollback: true,
 		Events: func(ev Event) {
 			h.mu.Lock()
 			h.events = append(h.events, ev)
