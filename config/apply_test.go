@@ -549,6 +549,7 @@ func TestFindTemplates(t *testing.T) {
 		"t/b": "", "t/a/.dot": "", "t/a/x.oac": "", "t/a/x": "", "t/y.oac": "",
 		"t/dirlink": "->a", "t/filelink": "->b", "t/dangling": "->nowhere",
 		"t/z.oac/inside": "", "t/w": "", "t/w.oac/notacontrol": "",
+		"t/s": "", "t/s.oac": "->a/x.oac", "t/d": "", "t/d.oac": "->nowhere",
 	})
 	got, err := FindTemplates(filepath.Join(dir, "t") + "/")
 	if err != nil {
@@ -566,8 +567,10 @@ func TestFindTemplates(t *testing.T) {
 		"a/.dot /t/a/.dot",
 		"a/x /t/a/x /t/a/x.oac",
 		"b /t/b",
+		"d /t/d",
 		"dangling /t/dangling",
 		"filelink /t/filelink",
+		"s /t/s /t/s.oac",
 		"w /t/w",
 		"w.oac/notacontrol /t/w.oac/notacontrol",
 		"z.oac/inside /t/z.oac/inside",

@@ -62,6 +62,10 @@ func walkTemplates(root, rel string, out *[]Template) error {
 		}
 		return fmt.Errorf("read templates directory: %w", err)
 	}
+	byName := make(map[string]fs.DirEntry, len(entries))
+	for _, e := range entries {
+		byName[e.Name()] = e
+	}
 	for _, e := range entries {
 		name := e.Name()
 		r := name
@@ -87,8 +91,16 @@ func walkTemplates(root, rel string, out *[]Template) error {
 			continue
 		}
 		t := Template{Path: p, Rel: r}
-		if fi, err := os.Stat(p + ControlSuffix); err == nil && fi.Mode().IsRegular() {
-			t.Control = p + ControlSuffix
+		// The control file must be a regular file, symlinks followed (the
+		// listing spares a stat for the templates that have none).
+		if ce, ok := byName[name+ControlSuffix]; ok {
+			if ce.Type().IsRegular() {
+				t.Control = p + ControlSuffix
+			} else if ce.Type()&fs.ModeSymlink != 0 {
+				if fi, err := os.Stat(p + ControlSuffix); err == nil && fi.Mode().IsRegular() {
+					t.Control = p + ControlSuffix
+				}
+			}
 		}
 		*out = append(*out, t)
 	}
