@@ -167,13 +167,17 @@ func (c *Cache) StoreList(names []string) error {
 // writeFile writes body to path through a 0600 temporary file in the same
 // directory and a rename.
 func (c *Cache) writeFile(path string, body []byte, prefix string) error {
+	return writeAtomic(path, body, prefix, c.opts.NoSync)
+}
+
+func writeAtomic(path string, body []byte, prefix string, noSync bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), prefix+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
 	_, err = f.Write(body)
-	if err == nil && !c.opts.NoSync {
+	if err == nil && !noSync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -36,24 +36,15 @@ func CollectOnce(ctx context.Context, collectors []Collector, cache *Cache, logg
 	}
 	r := &Round{}
 	var names []string
-	for _, c := range collectors {
-		outs, err := c.Collect(ctx)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		if errors.Is(err, ErrNotConfigured) {
-			logger.Debug(fmt.Sprintf("Source [%s] Not configured.", c.Name()))
-			continue
-		}
+	err := eachSource(ctx, collectors, logger, func(c Collector, outs []Output, err error) error {
 		if err != nil {
-			logger.Warn(fmt.Sprintf("Source [%s] Unavailable.", c.Name()), "err", err)
 			r.Unavailable = append(r.Unavailable, c.Name())
-			continue
+			return nil
 		}
 		for _, o := range outs {
 			changed, path, err := cache.Store(o.Name, o.Content)
 			if err != nil {
-				return nil, fmt.Errorf("collector %s: %w", c.Name(), err)
+				return fmt.Errorf("collector %s: %w", c.Name(), err)
 			}
 			names = append(names, o.Name)
 			r.Outputs = append(r.Outputs, o)
@@ -62,6 +53,10 @@ func CollectOnce(ctx context.Context, collectors []Collector, cache *Cache, logg
 				r.Changed = append(r.Changed, o.Name)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(r.Changed) > 0 {
 		if err := cache.StoreList(names); err != nil {
@@ -103,10 +98,25 @@ func CollectPrint(ctx context.Context, collectors []Collector, logger *slog.Logg
 		logger = slog.New(slog.DiscardHandler)
 	}
 	var all []Output
+	err := eachSource(ctx, collectors, logger, func(_ Collector, outs []Output, err error) error {
+		all = append(all, outs...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return mergedOutputs(all), nil
+}
+
+// eachSource runs the collectors in order and hands each result to fn:
+// not-configured collectors are skipped with a debug line, failing ones
+// logged as the original does ("Source [x] Unavailable.") and passed with
+// their error. It stops at fn's first error or when ctx ends.
+func eachSource(ctx context.Context, collectors []Collector, logger *slog.Logger, fn func(Collector, []Output, error) error) error {
 	for _, c := range collectors {
 		outs, err := c.Collect(ctx)
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
+			return ctxErr
 		}
 		if errors.Is(err, ErrNotConfigured) {
 			logger.Debug(fmt.Sprintf("Source [%s] Not configured.", c.Name()))
@@ -114,9 +124,11 @@ func CollectPrint(ctx context.Context, collectors []Collector, logger *slog.Logg
 		}
 		if err != nil {
 			logger.Warn(fmt.Sprintf("Source [%s] Unavailable.", c.Name()), "err", err)
-			continue
+			outs = nil
 		}
-		all = append(all, outs...)
+		if err := fn(c, outs, err); err != nil {
+			return err
+		}
 	}
-	return mergedOutputs(all), nil
+	return nil
 }

@@ -168,33 +168,39 @@ type PhaseOptions struct {
 // os-refresh-config does with dib-run-parts. It is safe for concurrent use;
 // concurrent runs of one PhaseRunner are serialised.
 type PhaseRunner struct {
+	mu  sync.Mutex // serialises runs
+	cfg phaseRun
+}
+
+// phaseRun is the configuration of one run.
+type phaseRun struct {
 	base string
 	opts PhaseOptions
 	log  *slog.Logger
-	mu   sync.Mutex
 }
 
 // NewPhaseRunner returns a runner for the phases under baseDir.
 func NewPhaseRunner(baseDir string, opts *PhaseOptions) *PhaseRunner {
-	r := &PhaseRunner{base: baseDir}
+	r := &PhaseRunner{cfg: phaseRun{base: baseDir}}
+	c := &r.cfg
 	if opts != nil {
-		r.opts = *opts
+		c.opts = *opts
 	}
-	r.log = r.opts.Logger
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
+	c.log = c.opts.Logger
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
 	}
-	if r.opts.Phases == nil {
-		r.opts.Phases = Phases
+	if c.opts.Phases == nil {
+		c.opts.Phases = Phases
 	}
-	if r.opts.WaitDelay == 0 {
-		r.opts.WaitDelay = time.Second
+	if c.opts.WaitDelay == 0 {
+		c.opts.WaitDelay = time.Second
 	}
 	return r
 }
 
 // BaseDir returns the runner's base directory.
-func (r *PhaseRunner) BaseDir() string { return r.base }
+func (r *PhaseRunner) BaseDir() string { return r.cfg.base }
 
 // Run runs every phase whose path exists, in order. The first failing
 // script stops the run: error.d runs (its result is ignored) and Run
@@ -203,8 +209,49 @@ func (r *PhaseRunner) BaseDir() string { return r.base }
 // When ctx is cancelled the running script's process group is killed, the
 // run stops with ctx's error and error.d does not run.
 func (r *PhaseRunner) Run(ctx context.Context) (*Report, error) {
+	return r.RunWith(ctx, nil)
+}
+
+// RunOptions adjust one run of a PhaseRunner.
+type RunOptions struct {
+	// Env is added to the runner's environment (later entries win), e.g.
+	// OS_CONFIG_FILES for this run.
+	Env []string
+	// Stdout and Stderr, when set, also receive the scripts' raw output of
+	// this run (besides the runner's own writers).
+	Stdout, Stderr io.Writer
+}
+
+// RunWith is Run with per-run options (nil: none).
+func (r *PhaseRunner) RunWith(ctx context.Context, ro *RunOptions) (*Report, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	run := r.cfg
+	if ro != nil {
+		if ro.Env != nil {
+			base := run.opts.Env
+			if base == nil {
+				base = os.Environ()
+			}
+			run.opts.Env = append(base[:len(base):len(base)], ro.Env...)
+		}
+		run.opts.Stdout = joinWriters(run.opts.Stdout, ro.Stdout)
+		run.opts.Stderr = joinWriters(run.opts.Stderr, ro.Stderr)
+	}
+	return run.run(ctx)
+}
+
+func joinWriters(a, b io.Writer) io.Writer {
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	}
+	return io.MultiWriter(a, b)
+}
+
+func (r *phaseRun) run(ctx context.Context) (*Report, error) {
 	rep := &Report{}
 	if r.opts.LockFile != "" {
 		unlock, err := Lock(r.opts.LockFile)
@@ -257,17 +304,19 @@ func (r *PhaseRunner) Run(ctx context.Context) (*Report, error) {
 // RunPhase runs one phase directory (dir is "<base>/<phase>.d") as
 // dib-run-parts does, without locking, timeout or error.d.
 func (r *PhaseRunner) RunPhase(ctx context.Context, phase string) ([]ScriptRun, error) {
-	return r.runParts(ctx, phase, r.base+"/"+phase+".d")
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cfg.runParts(ctx, phase, r.cfg.base+"/"+phase+".d")
 }
 
-func (r *PhaseRunner) event(e Event) {
+func (r *phaseRun) event(e Event) {
 	if r.opts.OnEvent != nil {
 		r.opts.OnEvent(e)
 	}
 }
 
 // runParts is dib-run-parts DIR.
-func (r *PhaseRunner) runParts(ctx context.Context, phase, dir string) ([]ScriptRun, error) {
+func (r *phaseRun) runParts(ctx context.Context, phase, dir string) ([]ScriptRun, error) {
 	re, err := runparts.Regex(func(k string) string { return lookup(r.opts.Env, k) })
 	if err != nil {
 		return nil, &PhaseError{Phase: phase, ExitCode: 1, Err: err}
@@ -333,7 +382,7 @@ func lookup(env []string, key string) string {
 	return v
 }
 
-func (r *PhaseRunner) runScript(ctx context.Context, phase, dir, name string, env []string) (ScriptRun, error) {
+func (r *phaseRun) runScript(ctx context.Context, phase, dir, name string, env []string) (ScriptRun, error) {
 	path := runparts.Join(dir, name)
 	run := ScriptRun{Phase: phase, Script: name}
 	stdout := r.lineWriter(phase, name, "stdout", r.opts.Stdout)
@@ -405,7 +454,7 @@ func exitCode(ps *os.ProcessState) int {
 // lineLogger is an io.Writer that logs each complete line and copies the
 // raw bytes to an optional writer.
 type lineLogger struct {
-	r           *PhaseRunner
+	r           *phaseRun
 	phase, name string
 	stream      string
 	raw         io.Writer
@@ -413,7 +462,7 @@ type lineLogger struct {
 	buf         []byte
 }
 
-func (r *PhaseRunner) lineWriter(phase, name, stream string, raw io.Writer) *lineLogger {
+func (r *phaseRun) lineWriter(phase, name, stream string, raw io.Writer) *lineLogger {
 	return &lineLogger{r: r, phase: phase, name: name, stream: stream, raw: raw}
 }
 

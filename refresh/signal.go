@@ -1,0 +1,282 @@
+package refresh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tripleo-go/tripleo/config"
+)
+
+// Deployment is one entry of the metadata's deployments list, as Heat's
+// SoftwareDeployment puts it there.
+type Deployment struct {
+	ID     string // "id"
+	Name   string // "name"
+	Group  string // "group" (default "Heat::Ungrouped")
+	Inputs *config.Object
+	// Raw is the whole entry.
+	Raw *config.Object
+}
+
+// Input returns the value of the input named name ("deploy_signal_id"...)
+// as a string, and whether it is present.
+func (d Deployment) Input(name string) (string, bool) {
+	v, ok := d.Inputs.Get(name)
+	if !ok || v == nil {
+		return "", false
+	}
+	return config.PyStr(v), true
+}
+
+// Deployments returns the deployments listed under the keys (nil:
+// DefaultDeploymentKeys) at the root of md. Entries that are not objects
+// are skipped; inputs are read from the "inputs" list of {name, value}.
+func Deployments(md *config.Object, keys []string) []Deployment {
+	if keys == nil {
+		keys = DefaultDeploymentKeys
+	}
+	var out []Deployment
+	for _, key := range keys {
+		v, _ := md.Get(key)
+		list, _ := v.([]any)
+		for _, item := range list {
+			raw, ok := item.(*config.Object)
+			if !ok {
+				continue
+			}
+			d := Deployment{Raw: raw, Inputs: config.NewObject(), Group: "Heat::Ungrouped"}
+			if s, ok := raw.Get("id"); ok && s != nil {
+				d.ID = config.PyStr(s)
+			}
+			if s, ok := raw.Get("name"); ok && s != nil {
+				d.Name = config.PyStr(s)
+			}
+			if s, ok := raw.Get("group"); ok && s != nil {
+				d.Group = config.PyStr(s)
+			}
+			ins, _ := raw.Get("inputs")
+			inList, _ := ins.([]any)
+			for _, in := range inList {
+				kv, ok := in.(*config.Object)
+				if !ok {
+					continue
+				}
+				n, _ := kv.Get("name")
+				name, ok := n.(string)
+				if !ok {
+					continue
+				}
+				val, _ := kv.Get("value")
+				d.Inputs.Set(name, val)
+			}
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Signal is a deployment's result, as heat-config-notify sends it:
+// deploy_status_code (0 is success), deploy_stdout, deploy_stderr, and
+// any outputs.
+type Signal struct {
+	StatusCode int
+	Stdout     string
+	Stderr     string
+	// Outputs are extra keys of the body (the deployment's outputs).
+	Outputs *config.Object
+}
+
+// MaxSignalBytes is heat-config-notify's limit on a signal body: Heat
+// refuses JSON bodies over 1 MiB.
+const MaxSignalBytes = 950000
+
+// Body returns the JSON body of s, at most max bytes (0: MaxSignalBytes)
+// when that can be reached by trimming deploy_stdout and deploy_stderr
+// from the left, each in proportion to its size, as heat-config-notify
+// does (whose trimming crashes on Python 3).
+func (s Signal) Body(max int) []byte {
+	if max <= 0 {
+		max = MaxSignalBytes
+	}
+	build := func(stdout, stderr string) []byte {
+		o := config.NewObject()
+		for _, k := range s.Outputs.Keys() {
+			v, _ := s.Outputs.Get(k)
+			o.Set(k, v)
+		}
+		o.Set("deploy_stdout", stdout)
+		o.Set("deploy_stderr", stderr)
+		o.Set("deploy_status_code", config.Int(strconv.Itoa(s.StatusCode)))
+		return config.AppendJSON(nil, o)
+	}
+	stdout, stderr := s.Stdout, s.Stderr
+	body := build(stdout, stderr)
+	for range 8 { // escaping makes lengths approximate; a few rounds converge
+		over := len(body) - max
+		if over <= 0 || (stdout == "" && stderr == "") {
+			return body
+		}
+		total := len(body)
+		cut := func(v string) string {
+			n := int(float64(len(v))/float64(total)*float64(over)) + 1
+			n = min(n, len(v))
+			for n < len(v) && !isRuneStart(v[n]) {
+				n++
+			}
+			return v[n:]
+		}
+		stdout, stderr = cut(stdout), cut(stderr)
+		body = build(stdout, stderr)
+	}
+	return body
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// Signaler reports a deployment's result to the orchestrator. Signal
+// returns an error matching ErrNoTransport when d has nothing this
+// signaler can use (no deploy_signal_id for HTTPSignaler); the Heat
+// resource-signal transport (deploy_auth_url) lives in drivers/heat.
+type Signaler interface {
+	Signal(ctx context.Context, d Deployment, s Signal) error
+}
+
+// ErrNoTransport: the deployment names no signal transport the Signaler
+// handles.
+var ErrNoTransport = errors.New("deployment has no signal transport")
+
+// SignalError is a signal that could not be delivered.
+type SignalError struct {
+	Deployment string // the deployment's id or name
+	URL        string // where it was sent (secrets in the query are not shown)
+	Status     int    // the last HTTP status, 0 if none
+	Err        error
+}
+
+func (e *SignalError) Error() string {
+	return fmt.Sprintf("signal deployment %s to %s: %v", e.Deployment, e.URL, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *SignalError) Unwrap() error { return e.Err }
+
+// HTTPSignalerOptions configure an HTTPSignaler.
+type HTTPSignalerOptions struct {
+	// Client is the HTTP client (nil: one with a 60s timeout).
+	Client *http.Client
+	// Retries after the first attempt on transport errors and 500, 502,
+	// 503, 504 (zero: 10, as heat-config-notify; negative: none).
+	Retries int
+	// Backoff is the base of the exponential backoff between retries
+	// (zero: 0.5s, then 1s, 2s, 4s...).
+	Backoff time.Duration
+	// MaxBody bounds the body (zero: MaxSignalBytes).
+	MaxBody int
+	// Logger receives progress. Nil discards.
+	Logger *slog.Logger
+}
+
+// HTTPSignaler signals through the deployment's deploy_signal_id URL with
+// an HTTP POST (or PUT when deploy_signal_verb is PUT, for a Swift temp
+// URL), as heat-config-notify does, retrying on transport errors and 5xx.
+// Unlike the original, a final non-2xx status is an error.
+type HTTPSignaler struct {
+	opts HTTPSignalerOptions
+}
+
+// NewHTTPSignaler returns an HTTP signaler.
+func NewHTTPSignaler(opts *HTTPSignalerOptions) *HTTPSignaler {
+	s := &HTTPSignaler{}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Client == nil {
+		s.opts.Client = &http.Client{Timeout: time.Minute}
+	}
+	if s.opts.Retries == 0 {
+		s.opts.Retries = 10
+	}
+	if s.opts.Backoff == 0 {
+		s.opts.Backoff = 500 * time.Millisecond
+	}
+	if s.opts.Logger == nil {
+		s.opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Signal sends s for d.
+func (h *HTTPSignaler) Signal(ctx context.Context, d Deployment, s Signal) error {
+	url, ok := d.Input("deploy_signal_id")
+	if !ok || url == "" {
+		return ErrNoTransport
+	}
+	verb := http.MethodPost
+	if v, _ := d.Input("deploy_signal_verb"); v == http.MethodPut {
+		verb = http.MethodPut
+	}
+	who := d.ID
+	if who == "" {
+		who = d.Name
+	}
+	shown := redactURL(url)
+	body := s.Body(h.opts.MaxBody)
+	h.opts.Logger.Debug(fmt.Sprintf("Signaling to %s via %s", shown, verb), "deployment", who)
+	var lastErr error
+	status := 0
+	for attempt := 0; attempt <= max(h.opts.Retries, 0); attempt++ {
+		if attempt > 0 {
+			d := h.opts.Backoff << (attempt - 1)
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return &SignalError{Deployment: who, URL: shown, Status: status, Err: context.Cause(ctx)}
+			case <-t.C:
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, verb, url, bytes.NewReader(body))
+		if err != nil {
+			return &SignalError{Deployment: who, URL: shown, Err: err}
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := h.opts.Client.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return &SignalError{Deployment: who, URL: shown, Err: context.Cause(ctx)}
+			}
+			lastErr = err
+			continue
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		status = resp.StatusCode
+		switch {
+		case status >= 200 && status < 300:
+			h.opts.Logger.Info(fmt.Sprintf("Signaled deployment %s: %d", who, status), "deployment", who)
+			return nil
+		case status == 500 || status == 502 || status == 503 || status == 504:
+			lastErr = fmt.Errorf("HTTP %d", status)
+			continue
+		default:
+			return &SignalError{Deployment: who, URL: shown, Status: status, Err: fmt.Errorf("HTTP %d", status)}
+		}
+	}
+	return &SignalError{Deployment: who, URL: shown, Status: status, Err: fmt.Errorf("giving up after %d attempts: %w", max(h.opts.Retries, 0)+1, lastErr)}
+}
+
+// redactURL hides the query (signal URLs carry signatures and temp-URL
+// keys) for logs and errors.
+func redactURL(u string) string {
+	if i := bytes.IndexByte([]byte(u), '?'); i >= 0 {
+		return u[:i] + "?[REDACTED]"
+	}
+	return u
+}
