@@ -27,6 +27,7 @@ func registerBuiltins(t *Types) {
 	t.m[TypeRandomString] = randomStringType{}
 	t.m[TypeTestResource] = testResourceType{}
 	t.m[TypeResourceGroup] = groupType{}
+	registerSoftware(t)
 }
 
 // keyID derives a stable physical id from an idempotency key.

@@ -108,6 +108,13 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	if err != nil {
 		return fail(fmt.Errorf("properties: %w", err))
 	}
+	if typName == TypeResourceChain {
+		ch, err := o.chainRun(ctx, s, t, pm, md)
+		if err != nil {
+			return fail(err)
+		}
+		return ch, nil
+	}
 	if typName == TypeResourceGroup {
 		ch, err := o.groupRun(ctx, s, t, pm, md)
 		if err != nil {
@@ -787,4 +794,67 @@ func (o *op) restore(cur, want *resState) (bool, error) {
 	}
 	o.resEvent(back, o.action, StatusComplete, "restored the replaced resource")
 	return true, nil
+}
+
+// chainRun expands a ResourceChain: member i has the i-th type and the
+// common resource_properties; without concurrent each waits for the
+// previous one.
+func (o *op) chainRun(ctx context.Context, s *spec, t *task, props map[string]any, md any) ([]*task, error) {
+	cur := o.current(s.id)
+	types, _ := props["resources"].([]any)
+	g := &resState{Name: s.id, Type: TypeResourceChain, Properties: props, Metadata: md,
+		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
+	action := ActionCreate
+	if cur != nil {
+		g.Key, g.Gen, g.State = cur.Key, cur.Gen, cur.State
+		action = ActionUpdate
+	} else {
+		g.Key, g.Gen = o.key(s.id, 1), 1
+		g.State = State{PhysicalID: keyID(g.Key)}
+	}
+	names := make([]any, len(types))
+	for i := range types {
+		names[i] = strconv.Itoa(i)
+	}
+	g.State.Data = map[string]any{"members": names}
+	unchanged := cur != nil && cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.State.Data, g.State.Data)
+	if !unchanged {
+		g.Action, g.Status = action, StatusInProgress
+		if err := o.record(g); err != nil {
+			return nil, err
+		}
+		o.resEvent(g, action, StatusInProgress, "state changed")
+	}
+	finish := func(context.Context) error {
+		if unchanged {
+			return nil
+		}
+		return o.outcome(g, action, nil, nil)
+	}
+	rp, _ := props["resource_properties"].(map[string]any)
+	concurrent, _ := props["concurrent"].(bool)
+	var children []*task
+	for i, ty := range types {
+		typ, ok := ty.(string)
+		if !ok || typ == "" {
+			return nil, fmt.Errorf("%w: resources[%d] must be a type name", ErrInvalid, i)
+		}
+		n := strconv.Itoa(i)
+		ms := &spec{id: s.id + "/" + n, scope: n, typ: typ, props: hot.Clone(rp).(map[string]any),
+			requires: []string{}, parent: s.id, index: i, deletionPolicy: "Delete", sc: s.sc}
+		if ms.props == nil {
+			ms.props = map[string]any{}
+		}
+		ct := o.newTask(ms)
+		if !concurrent && i > 0 {
+			ct.dependOn(children[i-1])
+			ms.requires = []string{s.id + "/" + strconv.Itoa(i-1)}
+		}
+		children = append(children, ct)
+	}
+	if len(children) == 0 {
+		return nil, finish(ctx)
+	}
+	t.join = finish
+	return children, nil
 }

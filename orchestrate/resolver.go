@@ -73,7 +73,7 @@ func attribute(j *journal, types *Types, name, attr string, path []any) (any, er
 	if c == nil || c.Status == StatusInProgress && c.Action == ActionCreate {
 		return nil, fmt.Errorf("%w: resource %q is not ready", hot.ErrDeferred, name)
 	}
-	if c.Type == TypeResourceGroup {
+	if c.Type == TypeResourceGroup || c.Type == TypeResourceChain {
 		return groupAttribute(j, types, c, attr, path)
 	}
 	if attr == "" {

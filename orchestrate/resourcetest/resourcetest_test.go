@@ -35,6 +35,23 @@ func TestBuiltins(t *testing.T) {
 			Type: orchestrate.TypeTestResource, Properties: map[string]any{"value": "a"},
 			Update: map[string]any{"value": "b"}, Stateless: true})
 	})
+	t.Run("SoftwareConfig", func(t *testing.T) {
+		resourcetest.Run(t, builtin(t, orchestrate.TypeSoftwareConfig), resourcetest.Config{
+			Type: orchestrate.TypeSoftwareConfig, Properties: map[string]any{"config": "#!/bin/sh\n"}, Stateless: true})
+	})
+	t.Run("StructuredConfig", func(t *testing.T) {
+		resourcetest.Run(t, builtin(t, orchestrate.TypeStructuredConfig), resourcetest.Config{
+			Type: orchestrate.TypeStructuredConfig, Properties: map[string]any{"config": map[string]any{"a": "b"}}, Stateless: true})
+	})
+	t.Run("MultipartMime", func(t *testing.T) {
+		resourcetest.Run(t, builtin(t, orchestrate.TypeMultipartMime), resourcetest.Config{
+			Type: orchestrate.TypeMultipartMime, Properties: map[string]any{"parts": []any{map[string]any{"config": "x"}}}, Stateless: true})
+	})
+	t.Run("DeployedServer", func(t *testing.T) {
+		resourcetest.Run(t, builtin(t, orchestrate.TypeDeployedServer), resourcetest.Config{
+			Type: orchestrate.TypeDeployedServer, Properties: map[string]any{"name": "n0"},
+			Update: map[string]any{"name": "n1"}, Stateless: true})
+	})
 	t.Run("SimServer", func(t *testing.T) {
 		for _, dir := range []string{"", t.TempDir()} {
 			cloud, err := orchestrate.NewSimCloud(dir)
