@@ -108,6 +108,12 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	if err != nil {
 		return fail(fmt.Errorf("properties: %w", err))
 	}
+	if typName == TypeWaitCondition {
+		if err := o.waitCondition(ctx, s, pm, md); err != nil {
+			return fail(err)
+		}
+		return nil, nil
+	}
 	if typName == TypeResourceChain {
 		ch, err := o.chainRun(ctx, s, t, pm, md)
 		if err != nil {

@@ -39,6 +39,9 @@ type Options struct {
 	// files map lacks; nil means none.
 	Loader hot.Loader
 
+	// SignalURL is the base URL at which SignalHandler is served, handed
+	// out by wait condition handles as {SignalURL}/{token}; "" means none.
+	SignalURL string
 	// DisableRollback leaves a failed create or update FAILED instead of
 	// rolling back to the last good template (Heat's disable_rollback).
 	DisableRollback bool
@@ -433,7 +436,7 @@ func (o *op) request(r *resState) *Request {
 	o.e.j.mu.Unlock()
 	st := r.State
 	return &Request{Key: r.Key, Stack: name, StackID: sid, Name: r.Name, Type: r.Type,
-		Properties: r.Properties, Metadata: r.Metadata, Prior: &st}
+		Properties: r.Properties, Metadata: r.Metadata, Prior: &st, SignalURL: o.e.opts.SignalURL}
 }
 
 func (o *op) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {

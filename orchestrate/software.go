@@ -50,6 +50,8 @@ func registerSoftware(t *Types) {
 	t.m[TypeMultipartMime] = multipartType{store: store}
 	t.m[TypeDeployedServer] = deployedServerType{}
 	t.m[TypeResourceChain] = chainType{}
+	t.m[TypeWaitConditionHandle] = waitHandleType{}
+	t.m[TypeWaitCondition] = waitConditionType{}
 }
 
 var ioSchema = &Property{Type: TypeList, Default: []any{}}

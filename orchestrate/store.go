@@ -88,16 +88,17 @@ func (r *resState) clone() *resState {
 }
 
 type record struct {
-	Seq    uint64      `json:"seq"`
-	T      string      `json:"t"` // snap, begin, res, del, end
-	Snap   *stackState `json:"snap,omitempty"`
-	Op     *opInfo     `json:"op,omitempty"`
-	Name   string      `json:"name,omitempty"` // stack name (begin)
-	ID     string      `json:"id,omitempty"`   // stack id (begin) or resource id (res, del)
-	Res    *resState   `json:"res,omitempty"`
-	Status Status      `json:"status,omitempty"`
-	Reason string      `json:"reason,omitempty"`
-	Time   time.Time   `json:"time"`
+	Seq    uint64         `json:"seq"`
+	T      string         `json:"t"` // snap, begin, res, del, end
+	Snap   *stackState    `json:"snap,omitempty"`
+	Op     *opInfo        `json:"op,omitempty"`
+	Name   string         `json:"name,omitempty"` // stack name (begin)
+	ID     string         `json:"id,omitempty"`   // stack id (begin) or resource id (res, del)
+	Res    *resState      `json:"res,omitempty"`
+	Status Status         `json:"status,omitempty"`
+	Reason string         `json:"reason,omitempty"`
+	Signal map[string]any `json:"signal,omitempty"` // sig
+	Time   time.Time      `json:"time"`
 }
 
 func (st *stackState) apply(r *record) {
@@ -120,6 +121,19 @@ func (st *stackState) apply(r *record) {
 		st.Resources[r.ID] = r.Res
 	case "del":
 		delete(st.Resources, r.ID)
+	case "sig":
+		// Copy on write: readers may hold the previous resState.
+		if cur := st.Resources[r.ID]; cur != nil {
+			c := cur.clone()
+			data := map[string]any{}
+			for k, v := range cur.State.Data {
+				data[k] = v
+			}
+			old, _ := data["signals"].([]any)
+			data["signals"] = append(append([]any{}, old...), r.Signal)
+			c.State.Data = data
+			st.Resources[r.ID] = c
+		}
 	case "end":
 		st.Status, st.Reason = r.Status, r.Reason
 		if st.Op != nil {
@@ -146,11 +160,13 @@ type journal struct {
 	// sequence number (crash tests exit the process there).
 	hook func(seq uint64)
 
-	mu  sync.Mutex // guards st, seq, buf, err
-	st  *stackState
-	seq uint64
-	buf []byte
-	err error
+	mu sync.Mutex // guards st, seq, buf, err, changed
+	st *stackState
+	// changed is closed and replaced whenever a signal is recorded.
+	changed chan struct{}
+	seq     uint64
+	buf     []byte
+	err     error
 
 	syncMu sync.Mutex // one writer at a time; guards f and synced
 	f      *os.File
@@ -225,7 +241,8 @@ func decodeRecord(line []byte) (*record, error) {
 	}
 	switch {
 	case r.T == "snap" && r.Snap != nil, r.T == "begin" && r.Op != nil,
-		r.T == "res" && r.Res != nil && r.ID != "", r.T == "del" && r.ID != "", r.T == "end":
+		r.T == "res" && r.Res != nil && r.ID != "", r.T == "del" && r.ID != "", r.T == "end",
+		r.T == "sig" && r.ID != "" && r.Signal != nil:
 	default:
 		return nil, fmt.Errorf("malformed %q record", r.T)
 	}
@@ -252,6 +269,7 @@ func normalizeRecord(r *record) {
 		rs.State.Data, _ = normalize(rs.State.Data).(map[string]any)
 	}
 	fix(r.Res)
+	r.Signal, _ = normalize(r.Signal).(map[string]any)
 	if r.Snap != nil {
 		for _, rs := range r.Snap.Resources {
 			fix(rs)
@@ -308,6 +326,12 @@ func (j *journal) append(r *record) error {
 	j.buf = buf
 	j.seq = r.Seq
 	j.st.apply(r)
+	if r.T == "sig" {
+		if j.changed != nil {
+			close(j.changed)
+		}
+		j.changed = make(chan struct{})
+	}
 	mine := r.Seq
 	j.mu.Unlock()
 	return j.sync(mine)
@@ -412,4 +436,14 @@ func (j *journal) close() error {
 	err := j.f.Close()
 	j.f = nil
 	return err
+}
+
+// signalled returns a channel closed at the next recorded signal.
+func (j *journal) signalled() <-chan struct{} {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.changed == nil {
+		j.changed = make(chan struct{})
+	}
+	return j.changed
 }

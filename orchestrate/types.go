@@ -48,6 +48,9 @@ type Request struct {
 	Prior *State
 	// PriorProperties are the properties of the recorded state (Update).
 	PriorProperties map[string]any
+	// SignalURL is where signals reach this engine (Options.SignalURL),
+	// for types that hand out signal endpoints; "" when not served.
+	SignalURL string
 }
 
 // State is what a plug-in returns about a resource; the engine stores it
