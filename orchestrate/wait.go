@@ -238,4 +238,3 @@ func (o *op) handleSignals(ref string) ([]any, error) {
 	l, _ := o.e.j.st.Resources[ids[0]].State.Data["signals"].([]any)
 	return l, nil
 }
-
