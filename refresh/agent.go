@@ -138,6 +138,8 @@ type AgentOptions struct {
 	Logger *slog.Logger
 	// OnEvent, when set, is called synchronously for each event.
 	OnEvent func(AgentEvent)
+	// Stop, when closed, ends Run after the current run (see PollOptions).
+	Stop <-chan struct{}
 }
 
 // Agent is the node agent: collect → apply → phases → signal, in one loop
@@ -217,6 +219,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		MaxInterval: a.opts.MaxInterval,
 		Splay:       a.opts.Splay,
 		Logger:      a.log,
+		Stop:        a.opts.Stop,
 		OnRound: func(*Round, error) {
 			a.retrySignals(ctx)
 		},

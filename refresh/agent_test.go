@@ -297,3 +297,12 @@ func TestAgentReappliesAfterCrash(t *testing.T) {
 		t.Errorf("an unchanged round re-ran or re-signalled")
 	}
 }
+
+func TestDeploymentRedacted(t *testing.T) {
+	d := deploymentWith(t, `[{"name": "deploy_signal_id", "value": "http://h/?sig=SECRET"}, {"name": "deploy_password", "value": "SECRET"}]`)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v %+v %s %#v", d, d, d, d)
+	if strings.Contains(b.String(), "SECRET") {
+		t.Errorf("deployment printed its inputs: %s", b.String())
+	}
+}

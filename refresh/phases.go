@@ -350,6 +350,9 @@ func (r *phaseRun) runParts(ctx context.Context, phase, dir string) ([]ScriptRun
 	}
 	var runs []ScriptRun
 	for _, name := range names {
+		if err := context.Cause(ctx); err != nil {
+			return runs, &PhaseError{Phase: phase, Script: name, ExitCode: -1, Err: fmt.Errorf("not started: %w", err)}
+		}
 		run, err := r.runScript(ctx, phase, dir, name, env)
 		runs = append(runs, run)
 		if err != nil {

@@ -44,7 +44,15 @@ type PollOptions struct {
 	// OnRound, when set, is called after each round with its result and
 	// Run's error (nil when Run was not called or succeeded).
 	OnRound func(r *Round, runErr error)
+	// Stop, when closed, ends Poll gracefully: a running Run finishes (and
+	// is committed), then Poll returns ErrStopped. Cancelling ctx instead
+	// interrupts Run.
+	Stop <-chan struct{}
 }
+
+// ErrStopped is returned by Poll (and Agent.Run) after PollOptions.Stop
+// was closed.
+var ErrStopped = errors.New("refresh: stopped")
 
 // Poll is os-collect-config's main loop: collect; when something changed
 // (or Force), call Run and commit on success; sleep with backoff, or less
@@ -81,7 +89,7 @@ func Poll(ctx context.Context, opts *PollOptions) error {
 		}
 		d := time.Duration(rnd.Int64N(int64(o.Splay)))
 		log.Info(fmt.Sprintf("Splay: sleeping %.2f seconds.", d.Seconds()))
-		if err := sleep(ctx, d, nil); err != nil {
+		if err := sleepStop(ctx, d, nil, o.Stop); err != nil {
 			return err
 		}
 	}
@@ -136,6 +144,9 @@ func Poll(ctx context.Context, opts *PollOptions) error {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
 		}
+		if stopped(o.Stop) {
+			return ErrStopped
+		}
 		// Back to the minimum interval when the content is new, not when
 		// the same uncommitted change is retried after a failure.
 		fp := fingerprint(round)
@@ -144,7 +155,7 @@ func Poll(ctx context.Context, opts *PollOptions) error {
 		}
 		prev = fp
 		log.Info(fmt.Sprintf("Sleeping %.2f seconds.", interval.Seconds()))
-		if err := sleep(ctx, interval, wake); err != nil {
+		if err := sleepStop(ctx, interval, wake, o.Stop); err != nil {
 			return err
 		}
 		interval = min(interval*2, o.MaxInterval)
@@ -166,15 +177,31 @@ func fingerprint(r *Round) []byte {
 // sleep waits d, or until wake fires or ctx ends (then it returns ctx's
 // cause).
 func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) error {
+	return sleepStop(ctx, d, wake, nil)
+}
+
+// sleepStop is sleep that also ends, with ErrStopped, when stop closes.
+func sleepStop(ctx context.Context, d time.Duration, wake, stop <-chan struct{}) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return context.Cause(ctx)
+	case <-stop:
+		return ErrStopped
 	case <-t.C:
 	case <-wake:
 	}
 	return nil
+}
+
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // watch runs w.Wait in a loop and signals wake after each change. Errors

@@ -308,3 +308,32 @@ func TestPollOneTimeAndForce(t *testing.T) {
 		t.Fatalf("force: %v, calls %d", err, calls)
 	}
 }
+
+// Stop lets a running Run finish and be committed, then Poll returns.
+func TestPollStopIsGraceful(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := newFakeSource(obj(t, `{"a": 1}`))
+		cache := refresh.NewCache(t.TempDir(), &refresh.CacheOptions{NoSync: true})
+		stop := make(chan struct{})
+		inRun := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- refresh.Poll(t.Context(), &refresh.PollOptions{
+				Collectors: []refresh.Collector{src}, Cache: cache, Stop: stop,
+				Run: func(ctx context.Context, _ *refresh.Round) error {
+					close(inRun)
+					time.Sleep(10 * time.Second)
+					return ctx.Err()
+				},
+			})
+		}()
+		<-inRun
+		close(stop)
+		if err := <-done; !errors.Is(err, refresh.ErrStopped) {
+			t.Fatalf("Poll: %v, want ErrStopped", err)
+		}
+		if _, err := os.Stat(cache.Path("fake") + ".last"); err != nil {
+			t.Errorf("the run in progress was not committed: %v", err)
+		}
+	})
+}

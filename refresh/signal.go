@@ -25,6 +25,19 @@ type Deployment struct {
 	Raw *config.Object
 }
 
+// LogValue shows only the deployment's id, name and group: its inputs
+// carry signal URLs with signatures and, for the Heat transport, a
+// password.
+func (d Deployment) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", d.ID), slog.String("name", d.Name), slog.String("group", d.Group))
+}
+
+// Format prints the deployment as LogValue does, for every verb, so
+// that inputs never reach a log line or an error through %v.
+func (d Deployment) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "Deployment{id=%s name=%s group=%s inputs=[REDACTED]}", d.ID, d.Name, d.Group)
+}
+
 // Input returns the value of the input named name ("deploy_signal_id"...)
 // as a string, and whether it is present.
 func (d Deployment) Input(name string) (string, bool) {

@@ -108,7 +108,11 @@ func (w *Watch) Wait(ctx context.Context) error {
 		}
 		w.mu.Unlock()
 		start := time.Now()
-		doc, modified, err := fetchDoc(ctx, w.opts.Client, "watch", u.String(), prev, nil)
+		// The server answers within Wait; a connection that silently died
+		// must not hold the watch forever.
+		pctx, cancel := context.WithTimeout(ctx, w.opts.Wait+30*time.Second)
+		doc, modified, err := fetchDoc(pctx, w.opts.Client, "watch", u.String(), prev, nil)
+		cancel()
 		if err != nil {
 			return err
 		}

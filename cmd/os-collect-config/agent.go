@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -39,7 +40,10 @@ var agentOptions = []option{
 // to $OS_CONFIG_APPLIER_TEMPLATES or /usr/libexec/os-apply-config/templates,
 // the phases to os-refresh-config's base dir, the lock file to
 // /var/run/os-refresh-config.lock.
-func runAgent(ctx context.Context, s *settings, collectors []refresh.Collector, logger *slog.Logger, stdout, stderr io.Writer) int {
+//
+// The agent stops gracefully (after the current run) when stop closes,
+// and at once when ctx ends.
+func runAgent(ctx context.Context, stop <-chan struct{}, s *settings, collectors []refresh.Collector, logger *slog.Logger, stdout, stderr io.Writer) int {
 	a := s.agent
 	if a.templates == "" {
 		a.templates = os.Getenv("OS_CONFIG_APPLIER_TEMPLATES")
@@ -80,13 +84,14 @@ func runAgent(ctx context.Context, s *settings, collectors []refresh.Collector, 
 		Splay:          seconds(s.splay),
 		OneTime:        s.oneTime,
 		Logger:         logger,
+		Stop:           stop,
 	})
 	if err != nil {
 		logger.Error(err.Error())
 		return 1
 	}
 	err = agent.Run(ctx)
-	if err == nil || ctx.Err() != nil {
+	if err == nil || ctx.Err() != nil || errors.Is(err, refresh.ErrStopped) {
 		return 0
 	}
 	logger.Error(err.Error())

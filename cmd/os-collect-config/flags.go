@@ -117,11 +117,6 @@ func boolean(dst func(*settings) *bool) func(*settings, string, bool) error {
 	}
 }
 
-// unsupported records settings of collectors this build lacks.
-func unsupported(collector string) func(*settings, string, bool) error {
-	return func(s *settings, _ string, _ bool) error { s.configured[collector] = true; return nil }
-}
-
 var options = []option{
 	{cli: "--command", short: "-c", key: "command", set: str(func(s *settings) *string { return &s.command })},
 	{cli: "--cachedir", key: "cachedir", set: str(func(s *settings) *string { return &s.cachedir })},
@@ -304,7 +299,7 @@ func isNumber(s string) bool {
 func (s *settings) loadFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("Failed to open %s: %w", filepath.Clean(path), err)
+		return fmt.Errorf("failed to open %s: %w", filepath.Clean(path), err)
 	}
 	defer f.Close()
 	section := "DEFAULT"

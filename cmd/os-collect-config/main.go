@@ -1,27 +1,3 @@
-// Command os-collect-config is a drop-in replacement for TripleO's
-// os-collect-config: it polls metadata sources, caches what they return in
-// the original's layout, and runs a command when the metadata changes.
-//
-// Supported collectors: heat_local, ec2, request, local (the original's),
-// and watch (ours: a long-poll source, --watch-metadata-url, served by
-// refresh.MetadataServer, that sees a change in milliseconds). The
-// original's cfn, heat and zaqar collectors are not built in: they are
-// skipped with a warning when named or configured. Options are the
-// original's (command line and oslo.config files: --config-file, or
-// /etc/os-collect-config.conf): --command/-c, --cachedir,
-// --backup-cachedir, positional collectors, --one-time, --force, --print,
-// --print-cachedir, --min-polling-interval, --polling-interval/-i,
-// --splay, --deployment-key, --debug, --local-path, --heat_local-path,
-// --request-metadata-url, --request-timeout, --ec2-metadata-url,
-// --ec2-timeout; exit statuses too (the command's status with --one-time,
-// 2 on a usage error, 1 for an unknown collector). Unlike the original the
-// poll interval returns to the minimum after each change, SIGHUP is not
-// handled (the default action ends the process, and its supervisor
-// restarts it), and a changed config file does not re-exec.
-//
-// With --agent it is the whole node agent (see refresh.Agent): collect,
-// render the os-apply-config templates, run the os-refresh-config phases
-// and signal the deployments, with no Python and no other binary.
 package main
 
 import (
@@ -67,12 +43,42 @@ var knownCollectors = []string{"heat_local", "ec2", "cfn", "heat", "request", "l
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	// SIGHUP re-executes the program, as the original does, but only
+	// between two runs of the command: a running command is not killed.
+	hupCtx, hup := context.WithCancelCause(ctx)
+	hups := make(chan os.Signal, 1)
+	signal.Notify(hups, syscall.SIGHUP)
+	go func() {
+		if _, ok := <-hups; ok {
+			hup(errReexec)
+		}
+	}()
+	code := runWith(hupCtx, ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(context.Cause(hupCtx), errReexec) && ctx.Err() == nil {
+		fmt.Fprintf(os.Stderr, "Signal received. Re-executing %s\n", pyList(os.Args))
+		exe, err := os.Executable()
+		if err == nil {
+			err = syscall.Exec(exe, os.Args, os.Environ())
+		}
+		fmt.Fprintf(os.Stderr, "os-collect-config: re-exec: %v\n", err)
+		code = 1
+	}
 	stop()
 	os.Exit(code)
 }
 
+// errReexec is the cause of the loop's context when SIGHUP asks for a
+// re-exec.
+var errReexec = errors.New("SIGHUP: re-executing")
+
+// run is runWith with one context for the loop and the command.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWith(ctx, ctx, args, stdout, stderr)
+}
+
+// runWith runs the program; the loop stops when ctx ends, a running
+// command or agent run only when cmdCtx does.
+func runWith(ctx, cmdCtx context.Context, args []string, stdout, stderr io.Writer) int {
 	s, err := parseArgs(args)
 	if err != nil {
 		var ue usageError
@@ -127,7 +133,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	collectors := buildCollectors(s, logger)
 
 	if s.agent.enabled {
-		return runAgent(ctx, s, collectors, logger, stdout, stderr)
+		return runAgent(cmdCtx, ctx.Done(), s, collectors, logger, stdout, stderr)
 	}
 	if s.command == "" || s.printOnly {
 		obj, err := refresh.CollectPrint(ctx, collectors, logger)
@@ -143,9 +149,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err = refresh.Poll(ctx, &refresh.PollOptions{
 		Collectors: collectors,
 		Cache:      cache,
-		Run: func(ctx context.Context, r *refresh.Round) error {
+		Run: func(_ context.Context, r *refresh.Round) error {
 			logger.Info(fmt.Sprintf("Executing %s with OS_CONFIG_FILES=%s", s.command, strings.Join(r.Paths, ":")))
-			return shell(ctx, r)
+			return shell(cmdCtx, r)
 		},
 		OneTime:     s.oneTime,
 		Force:       s.force,
@@ -169,7 +175,7 @@ func exitStatus(ctx context.Context, err error, logger *slog.Logger) int {
 			return (256 + ce.ExitCode) & 0xff
 		}
 		return ce.ExitCode & 0xff
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.Is(err, refresh.ErrStopped):
 		return 0
 	default:
 		logger.Error(err.Error())
