@@ -213,8 +213,17 @@ func TestLocalDifferential(t *testing.T) {
 		{name: "invalid-json", setup: func(t *testing.T, w *workdir) {
 			w.writeLocal(t, "30-bad.json", `{"a": `)
 		}, args: []string{"--one-time", "local"}},
-		{name: "print", setup: func(t *testing.T, w *workdir) {
+		{name: "world-writable-dir", setup: func(t *testing.T, w *workdir) {
 			_ = os.Remove(filepath.Join(w.local, "30-bad.json"))
+			w.writeLocal(t, "10-a.json", `{"a": "while insecure"}`)
+			if err := os.Chmod(w.local, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}, args: []string{"--one-time", "local"}},
+		{name: "print", setup: func(t *testing.T, w *workdir) {
+			if err := os.Chmod(w.local, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}, args: []string{"local"}, print: true},
 	})
 }

@@ -31,6 +31,9 @@ func TestExitCodesDifferential(t *testing.T) {
 	failBase := t.TempDir()
 	mk(failBase, "configure.d/10-fail", "#!/bin/sh\necho failing\nexit 4\n")
 	mk(failBase, "error.d/10-report", "#!/bin/sh\necho error handler\n")
+	hangBase := t.TempDir()
+	mk(hangBase, "configure.d/10-hang", "#!/bin/sh\necho started\nsleep 30\n")
+	mk(hangBase, "error.d/10-report", "#!/bin/sh\necho error handler ran\n")
 	heldLock := filepath.Join(t.TempDir(), "held.lock")
 	unlock, err := refresh.Lock(heldLock)
 	if err != nil {
@@ -56,6 +59,7 @@ func TestExitCodesDifferential(t *testing.T) {
 		{"bad-level", okBase, []string{"--log-level", "FOO"}},
 		{"missing-value", okBase, []string{"--lockfile"}},
 		{"timeout-ok", okBase, []string{"--timeout=30", "--log-level", "DEBUG"}},
+		{"timeout-reached", hangBase, []string{"--timeout", "1"}},
 		{"help", okBase, []string{"-h"}},
 		{"missing-base", filepath.Join(okBase, "nope"), nil},
 	}
