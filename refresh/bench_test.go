@@ -140,3 +140,48 @@ func BenchmarkChangeToFirstScript(b *testing.B) {
 		b.ReportMetric(float64(d[len(d)-1].Microseconds())/1000, label+"-max-ms")
 	}
 }
+
+// BenchmarkPhaseTree runs a phase tree of 20 trivial scripts (with an
+// environment.d file) with our PhaseRunner and with Debian's
+// os-refresh-config + dib-run-parts, alternately in one run.
+func BenchmarkPhaseTree(b *testing.B) {
+	orc := peertest.Look(b, "os-refresh-config", "dib-run-parts")[0]
+	base := b.TempDir()
+	for i := range 20 {
+		phase := refresh.Phases[i%len(refresh.Phases)]
+		p := filepath.Join(base, phase+".d", fmt.Sprintf("%02d-step", i))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n: \"$STEP_ENV\"\n"), 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(base, "environment.d"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "environment.d", "10-env"), []byte("export STEP_ENV=1\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	lock := filepath.Join(b.TempDir(), "lock")
+	r := refresh.NewPhaseRunner(base, &refresh.PhaseOptions{LockFile: lock})
+	var ours, real []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := r.Run(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		ours = append(ours, time.Since(t0))
+		t0 = time.Now()
+		cmd := exec.CommandContext(b.Context(), orc, "--lockfile", lock)
+		cmd.Env = append(os.Environ(), "OS_REFRESH_CONFIG_BASE_DIR="+base)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("os-refresh-config: %v\n%s", err, out)
+		}
+		real = append(real, time.Since(t0))
+	}
+	slices.Sort(ours)
+	slices.Sort(real)
+	b.ReportMetric(float64(ours[len(ours)/2].Microseconds())/1000, "ours-p50-ms")
+	b.ReportMetric(float64(real[len(real)/2].Microseconds())/1000, "orc-p50-ms")
+}

@@ -27,7 +27,8 @@ type LocalOptions struct {
 // Local is os-collect-config's "local" collector: every file in the
 // configured directories is one output named by its file name (with its
 // ".json", so 10-a.json is cached as 10-a.json.json), sorted by name in
-// byte order. Dotfiles and subdirectories are skipped; a missing directory
+// byte order. Dotfiles, subdirectories and other non-regular files (a FIFO
+// would block the original forever) are skipped; a missing directory
 // is skipped with a warning. A directory not owned by this process's user
 // or world-writable, a world-writable file, or a file that is not valid
 // JSON makes the whole collector unavailable for the round, as in the
@@ -95,8 +96,8 @@ func (l *Local) Collect(ctx context.Context) ([]Output, error) {
 				}
 				return nil, unavailable("local", "%w", err)
 			}
-			if fi.IsDir() {
-				continue
+			if !fi.Mode().IsRegular() {
+				continue // directories, and FIFOs or devices that would block
 			}
 			if fi.Mode().Perm()&0o002 != 0 {
 				l.log.Error(fmt.Sprintf("%s is world writable. This is a security risk.", p))
