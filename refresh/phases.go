@@ -268,7 +268,7 @@ func (r *phaseRun) run(ctx context.Context) (*Report, error) {
 	}
 	for _, phase := range r.opts.Phases {
 		dir := r.base + "/" + phase + ".d"
-		if _, err := os.Lstat(dir); err != nil {
+		if _, err := os.Stat(dir); err != nil {
 			r.log.Debug("No dir for phase "+phase, "phase", phase)
 			continue
 		}
@@ -286,7 +286,7 @@ func (r *phaseRun) run(ctx context.Context) (*Report, error) {
 		}
 		r.log.Error("during "+phase+" phase. ["+err.Error()+"]", "phase", phase, "err", err)
 		errDir := r.base + "/" + ErrorPhase + ".d"
-		if _, serr := os.Lstat(errDir); serr == nil {
+		if _, serr := os.Stat(errDir); serr == nil {
 			r.log.Info("Calling error handlers.")
 			ectx := runCtx
 			if runCtx.Err() != nil { // the timeout fired: error.d runs without one
@@ -332,7 +332,7 @@ func (r *phaseRun) runParts(ctx context.Context, phase, dir string) ([]ScriptRun
 	if len(names) == 0 && len(files) == 0 {
 		return nil, nil
 	}
-	envOut := r.lineWriter(phase, "environment.d", "stdout", r.opts.Stderr)
+	envOut := r.lineWriter(phase, "environment.d", "stdout", r.opts.Stdout)
 	envErr := r.lineWriter(phase, "environment.d", "stderr", r.opts.Stderr)
 	env, err := runparts.Environment(ctx, files, r.opts.Env, envOut, envErr)
 	envOut.flush()
