@@ -1,6 +1,9 @@
 package refresh_test
 
 import (
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/tripleo-go/tripleo/config"
@@ -29,5 +32,40 @@ func FuzzExplode(f *testing.F) {
 				t.Fatalf("Store(%q): %v", o.Name, err)
 			}
 		}
+	})
+}
+
+// roundTripFunc serves HTTP from a function, for fuzzing response parsers
+// without sockets.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Any EC2 listing is crawled without panicking or looping forever: the
+// crawl is bounded by MaxRequests, and the result is a tree of strings.
+func FuzzEC2Listing(f *testing.F) {
+	f.Add("ami-id\nhostname\npublic-keys/\nplacement/", "0=my-key")
+	f.Add("a\n\nb=c\n", "x")
+	f.Add("loop/", "loop/")
+	f.Fuzz(func(t *testing.T, root, sub string) {
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			body := "leaf"
+			switch {
+			case r.URL.Path == "/latest/meta-data/":
+				body = root
+			case strings.HasSuffix(r.URL.Path, "/"):
+				body = sub
+			}
+			return &http.Response{StatusCode: 200, Status: "200 OK", Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+		})}
+		c := refresh.NewEC2("http://ec2.invalid/latest/meta-data", &refresh.EC2Options{Client: client, MaxRequests: 200})
+		outs, err := c.Collect(t.Context())
+		if err != nil {
+			return
+		}
+		if len(outs) != 1 || outs[0].Name != "ec2" {
+			t.Fatalf("outputs %+v", outs)
+		}
+		_ = config.AppendJSON(nil, outs[0].Content)
 	})
 }
