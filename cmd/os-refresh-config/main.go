@@ -180,8 +180,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return 0
 	}
 	if o.timeout < 0 {
-		fmt.Fprintf(stderr, "%s: --timeout must not be negative: %d\n", prog, o.timeout)
-		return 1
+		o.timeout = 0 // signal.alarm(-1) in the original sets no usable alarm
 	}
 	r := refresh.NewPhaseRunner(base, &refresh.PhaseOptions{
 		Logger:      logger,

@@ -60,6 +60,7 @@ func TestExitCodesDifferential(t *testing.T) {
 		{"missing-value", okBase, []string{"--lockfile"}},
 		{"timeout-ok", okBase, []string{"--timeout=30", "--log-level", "DEBUG"}},
 		{"timeout-reached", hangBase, []string{"--timeout", "1"}},
+		{"timeout-negative", okBase, []string{"--timeout", "-1"}},
 		{"help", okBase, []string{"-h"}},
 		{"missing-base", filepath.Join(okBase, "nope"), nil},
 	}
