@@ -264,6 +264,9 @@ func TestAgentReappliesAfterCrash(t *testing.T) {
 	go func() { done <- r.agent(false).Run(ctx) }()
 	r.waitEvent(refresh.AgentApplied)
 	for !strings.Contains(r.runs(), "configure") { // the hanging script started
+		if t.Context().Err() != nil {
+			t.Fatal("the phase script never started")
+		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()

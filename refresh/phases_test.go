@@ -344,7 +344,7 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 	started := make(chan struct{}, 1)
 	r := refresh.NewPhaseRunner(tr.base, &refresh.PhaseOptions{
 		Env:     testEnv(tr, log, out),
-		Timeout: 300 * time.Millisecond,
+		Timeout: 2 * time.Second,
 		Logger:  testLogger(t),
 		OnEvent: func(e refresh.Event) {
 			if e.Kind == refresh.ScriptStarted && e.Run.Script == "10-hang" {
@@ -353,7 +353,11 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 		},
 	})
 	_, err := r.Run(t.Context())
-	<-started
+	select {
+	case <-started:
+	default:
+		t.Fatalf("10-hang never started: %v", err)
+	}
 	var pe *refresh.PhaseError
 	if !errors.As(err, &pe) || !errors.Is(err, refresh.ErrTimeout) || pe.Script != "10-hang" || pe.ExitCode != 128+int(syscall.SIGKILL) {
 		t.Fatalf("err = %v, want a PhaseError for 10-hang wrapping ErrTimeout, exit 137", err)

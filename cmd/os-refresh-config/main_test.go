@@ -59,7 +59,7 @@ func TestExitCodesDifferential(t *testing.T) {
 		{"bad-level", okBase, []string{"--log-level", "FOO"}},
 		{"missing-value", okBase, []string{"--lockfile"}},
 		{"timeout-ok", okBase, []string{"--timeout=30", "--log-level", "DEBUG"}},
-		{"timeout-reached", hangBase, []string{"--timeout", "1"}},
+		{"timeout-reached", hangBase, []string{"--timeout", "3"}},
 		{"timeout-negative", okBase, []string{"--timeout", "-1"}},
 		{"help", okBase, []string{"-h"}},
 		{"missing-base", filepath.Join(okBase, "nope"), nil},
