@@ -21,17 +21,10 @@ import (
 // the manifest and SHA256SUMS into out.
 func (b *builder) outputs(ctx context.Context, st *Staging, raw *os.File, out string, a *Artifact, m *Manifest) error {
 	s := &b.spec
-	// The raw digest is computed while the other outputs are written
-	// (both only read the raw file); every return waits for it.
+	// The raw digest is finished while the other outputs are written
+	// (they only read the raw file).
 	b.emit(PhaseDigest, a.Raw, 0, m.Disk.Size)
-	var rawSum string
-	var rawErr error
-	hashed := make(chan struct{})
-	go func() {
-		defer close(hashed)
-		rawSum, rawErr = sparseSHA256(raw, m.Disk.Size)
-	}()
-	defer func() { <-hashed }()
+	b.rawHash.advance(m.Disk.Size)
 	rawOut := len(m.Outputs)
 	m.Outputs = append(m.Outputs, OutputInfo{File: a.Raw, Format: "raw", Size: m.Disk.Size})
 	if s.Outputs.Qcow2 {
@@ -67,7 +60,7 @@ func (b *builder) outputs(ctx context.Context, st *Staging, raw *os.File, out st
 		}
 		m.Outputs = append(m.Outputs, oi)
 	}
-	<-hashed
+	rawSum, rawErr := b.rawHash.result()
 	if rawErr != nil {
 		return &BuildError{Phase: PhaseDigest, Subject: a.Raw, Err: rawErr}
 	}

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -356,32 +358,40 @@ func (d DirSource) Populate(ctx context.Context, st *Staging) error {
 // and extent-sharing where the filesystem allows) and keeps holes. With
 // share, regular files are hard-linked instead (same filesystem only,
 // else copied): the build then never writes into them (it replaces files
-// it changes, and every writer clamps times itself).
+// it changes, and every writer clamps times itself). Directories are
+// processed by two workers; the result does not depend on their order
+// (every writer sorts directory entries).
 func copyTree(ctx context.Context, src, dst string, share bool) error {
 	type ino struct{ dev, ino uint64 }
-	links := map[ino]string{}
-	var dirs []string
-	err := filepath.WalkDir(src, func(p string, de fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+	var (
+		mu       sync.Mutex
+		links    = map[ino]string{}
+		dirs     []string
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, 1) // one extra worker
+		noShare  atomic.Bool
+	)
+	noShare.Store(!share)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		out := filepath.Join(dst, rel)
-		var sst unix.Stat_t
-		if err := unix.Lstat(p, &sst); err != nil {
-			return err
-		}
+		mu.Unlock()
+	}
+	failed := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return firstErr != nil
+	}
+	entry := func(rel string, sst *unix.Stat_t) error {
+		p, out := filepath.Join(src, rel), filepath.Join(dst, rel)
 		switch sst.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
-			if rel != "." {
-				if err := os.Mkdir(out, 0o700); err != nil {
-					return err
-				}
+			if err := os.Mkdir(out, 0o700); err != nil {
+				return err
 			}
-			dirs = append(dirs, rel)
 		case unix.S_IFLNK:
 			t, err := os.Readlink(p)
 			if err != nil {
@@ -391,18 +401,23 @@ func copyTree(ctx context.Context, src, dst string, share bool) error {
 				return err
 			}
 		case unix.S_IFREG:
-			if share {
+			if !noShare.Load() {
 				if err := os.Link(p, out); err == nil {
 					return nil
 				}
-				share = false // another filesystem: copy from now on
+				noShare.Store(true) // another filesystem: copy from now on
 			}
 			if sst.Nlink > 1 {
 				k := ino{sst.Dev, sst.Ino}
-				if first, ok := links[k]; ok {
+				mu.Lock()
+				first, ok := links[k]
+				if !ok {
+					links[k] = out
+				}
+				mu.Unlock()
+				if ok {
 					return os.Link(first, out)
 				}
-				links[k] = out
 			}
 			if err := copyFile(p, out, sst.Size, sst.Blocks); err != nil {
 				return err
@@ -412,19 +427,73 @@ func copyTree(ctx context.Context, src, dst string, share bool) error {
 				return err
 			}
 		}
-		return copyMeta(p, out, &sst)
-	})
-	if err != nil {
+		return copyMeta(p, out, sst)
+	}
+	var visit func(rel string)
+	visit = func(rel string) {
+		if failed() {
+			return
+		}
+		if err := ctx.Err(); err != nil {
+			fail(err)
+			return
+		}
+		ents, err := os.ReadDir(filepath.Join(src, rel))
+		if err != nil {
+			fail(err)
+			return
+		}
+		for _, de := range ents {
+			crel := filepath.Join(rel, de.Name())
+			var sst unix.Stat_t
+			if err := unix.Lstat(filepath.Join(src, crel), &sst); err != nil {
+				fail(err)
+				return
+			}
+			if err := entry(crel, &sst); err != nil {
+				fail(err)
+				return
+			}
+			if sst.Mode&unix.S_IFMT != unix.S_IFDIR {
+				continue
+			}
+			mu.Lock()
+			dirs = append(dirs, crel)
+			mu.Unlock()
+			select {
+			case sem <- struct{}{}:
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					visit(crel)
+				}()
+			default:
+				visit(crel)
+			}
+		}
+	}
+	var rst unix.Stat_t
+	if err := unix.Lstat(src, &rst); err != nil {
+		return fmt.Errorf("image: copy root %s: %w", src, err)
+	}
+	visit(".")
+	wg.Wait()
+	if firstErr != nil {
+		return fmt.Errorf("image: copy root %s: %w", src, firstErr)
+	}
+	if err := copyMeta(src, dst, &rst); err != nil {
 		return fmt.Errorf("image: copy root %s: %w", src, err)
 	}
 	// Directory times last: writing children changed them.
-	for i := len(dirs) - 1; i >= 0; i-- {
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, d := range append(dirs, ".") {
 		var sst unix.Stat_t
-		if err := unix.Lstat(filepath.Join(src, dirs[i]), &sst); err != nil {
+		if err := unix.Lstat(filepath.Join(src, d), &sst); err != nil {
 			return err
 		}
 		ts := []unix.Timespec{sst.Atim, sst.Mtim}
-		if err := unix.UtimesNanoAt(unix.AT_FDCWD, filepath.Join(dst, dirs[i]), ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.UtimesNanoAt(unix.AT_FDCWD, filepath.Join(dst, d), ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return err
 		}
 	}
