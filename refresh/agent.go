@@ -151,6 +151,10 @@ type AgentOptions struct {
 // as a failure (its status code and the tail of the scripts' stderr),
 // never as a success.
 //
+// After every successful run the older wait-condition completion of
+// TripleO's 99-refresh-completed is sent too, when the metadata asks for it
+// and the Signaler implements CompletionSignaler (see Completion).
+//
 // Deployments signalled are those of group os-apply-config or
 // Heat::Ungrouped (the ones os-collect-config explodes and os-apply-config
 // renders), once per content of the deployment: other groups are signalled
@@ -257,9 +261,37 @@ func (a *Agent) step(ctx context.Context, r *Round) error {
 		a.event(AgentEvent{Kind: AgentRunFailed, Err: runErr})
 	} else {
 		a.event(AgentEvent{Kind: AgentRunSucceeded})
+		a.complete(ctx, r)
 	}
 	a.signal(ctx, r, runErr, stdout.String(), stderr.String())
 	return runErr
+}
+
+// complete sends the older wait-condition completion (see Completion)
+// after a successful run, when the Signaler can.
+func (a *Agent) complete(ctx context.Context, r *Round) {
+	cs, ok := a.opts.Signaler.(CompletionSignaler)
+	if !ok {
+		return
+	}
+	sent := map[Completion]bool{}
+	for _, o := range r.Outputs {
+		md, ok := o.Content.(*config.Object)
+		if !ok {
+			continue
+		}
+		c, ok := CompletionFrom(md)
+		if !ok || sent[c] {
+			continue
+		}
+		sent[c] = true
+		if err := cs.SignalCompletion(ctx, c); err != nil {
+			a.log.Warn("completion signal failed", "err", err)
+			a.event(AgentEvent{Kind: AgentSignalFailed, Deployment: c.InstanceID, Err: err})
+			continue
+		}
+		a.event(AgentEvent{Kind: AgentSignaled, Deployment: c.InstanceID})
+	}
 }
 
 // signal reports the run's result for every deployment not yet signalled

@@ -309,3 +309,57 @@ func TestDeploymentRedacted(t *testing.T) {
 		t.Errorf("deployment printed its inputs: %s", b.String())
 	}
 }
+
+// The older completion: instance-id + completion-handle (PUT) and
+// completion-signal (POST), after a successful run only.
+func TestAgentCompletionSignal(t *testing.T) {
+	sink, url := newSignalSink(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(v int) {
+		md := fmt.Sprintf(`{"v": %d, "instance-id": "i-42", "completion-handle": %q, "completion-signal": %q}`, v, url, url)
+		if err := os.WriteFile(filepath.Join(data, "md.json"), []byte(md), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	phases := filepath.Join(dir, "phases")
+	if err := os.MkdirAll(filepath.Join(phases, "configure.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	agent := func() *refresh.Agent {
+		a, err := refresh.NewAgent(&refresh.AgentOptions{
+			Collectors: []refresh.Collector{refresh.NewLocal([]string{data}, nil)},
+			Cache:      refresh.NewCache(filepath.Join(dir, "cache"), &refresh.CacheOptions{NoSync: true}),
+			Phases:     refresh.NewPhaseRunner(phases, nil),
+			Signaler:   refresh.NewHTTPSignaler(&refresh.HTTPSignalerOptions{Backoff: time.Millisecond}),
+			OneTime:    true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	write(1)
+	if err := agent().Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := sink.signals()
+	if len(got) != 2 || sink.methods[0] != "PUT" || sink.methods[1] != "POST" ||
+		got[0]["Status"] != "SUCCESS" || got[0]["UniqueId"] != "i-42" || got[0]["Data"] != "Finished os-refresh-config." {
+		t.Fatalf("completion signals %v %v", sink.methods, got)
+	}
+	// A failed run sends nothing.
+	if err := os.WriteFile(filepath.Join(phases, "configure.d", "10-fail"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(2)
+	if err := agent().Run(t.Context()); err == nil {
+		t.Fatal("the failing run succeeded")
+	}
+	if len(sink.signals()) != 2 {
+		t.Errorf("a failed run sent a completion: %v", sink.signals())
+	}
+}

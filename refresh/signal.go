@@ -239,8 +239,12 @@ func (h *HTTPSignaler) Signal(ctx context.Context, d Deployment, s Signal) error
 	if who == "" {
 		who = d.Name
 	}
+	return h.send(ctx, verb, url, s.Body(h.opts.MaxBody), who)
+}
+
+// send delivers body with retries; who names the deployment in errors.
+func (h *HTTPSignaler) send(ctx context.Context, verb, url string, body []byte, who string) error {
 	shown := redactURL(url)
-	body := s.Body(h.opts.MaxBody)
 	h.opts.Logger.Debug(fmt.Sprintf("Signaling to %s via %s", shown, verb), "deployment", who)
 	var lastErr error
 	status := 0
@@ -292,4 +296,56 @@ func redactURL(u string) string {
 		return u[:i] + "?[REDACTED]"
 	}
 	return u
+}
+
+// Completion is the older, deployment-less completion signal of TripleO's
+// 99-refresh-completed script: when the metadata has an instance-id, a
+// wait-condition handle (completion-handle, sent with PUT) and/or a signal
+// URL (completion-signal, sent with POST) receive
+// {"Status": "SUCCESS", "Reason": "Configuration Complete", "UniqueId":
+// <instance-id>, "Data": "Finished os-refresh-config."} after every
+// successful run.
+type Completion struct {
+	InstanceID string
+	Handle     string // completion-handle
+	SignalURL  string // completion-signal
+}
+
+// CompletionFrom reads a Completion from metadata; ok is false when there
+// is no instance-id or nowhere to send it.
+func CompletionFrom(md *config.Object) (c Completion, ok bool) {
+	str := func(k string) string {
+		v, _ := md.Get(k)
+		if v == nil {
+			return ""
+		}
+		return config.PyStr(v)
+	}
+	c = Completion{InstanceID: str("instance-id"), Handle: str("completion-handle"), SignalURL: str("completion-signal")}
+	return c, c.InstanceID != "" && (c.Handle != "" || c.SignalURL != "")
+}
+
+// CompletionSignaler is an optional interface of a Signaler that can send
+// a Completion.
+type CompletionSignaler interface {
+	SignalCompletion(ctx context.Context, c Completion) error
+}
+
+// SignalCompletion sends c as 99-refresh-completed does (PUT to the
+// handle, POST to the signal URL), with the signaler's retries.
+func (h *HTTPSignaler) SignalCompletion(ctx context.Context, c Completion) error {
+	o := config.NewObject()
+	o.Set("Status", "SUCCESS")
+	o.Set("Reason", "Configuration Complete")
+	o.Set("UniqueId", c.InstanceID)
+	o.Set("Data", "Finished os-refresh-config.")
+	body := config.AppendJSON(nil, o)
+	var errs []error
+	if c.Handle != "" {
+		errs = append(errs, h.send(ctx, http.MethodPut, c.Handle, body, c.InstanceID))
+	}
+	if c.SignalURL != "" {
+		errs = append(errs, h.send(ctx, http.MethodPost, c.SignalURL, body, c.InstanceID))
+	}
+	return errors.Join(errs...)
 }
