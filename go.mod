@@ -25,6 +25,7 @@ require (
 	github.com/rivo/uniseg v0.2.0 // indirect
 	github.com/rogpeppe/go-internal v1.6.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
+	github.com/stmcginnis/gofish v0.25.0 // indirect
 	github.com/ulikunitz/xz v0.5.15 // indirect
 	github.com/vmware/goipmi v0.0.0-20181114221114-2333cd82d702 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect

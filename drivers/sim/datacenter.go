@@ -32,9 +32,37 @@ type Options struct {
 	// PowerOnDelay is how long a power-on takes to show (see
 	// Machine.SetPowerOnDelay). Zero means at once.
 	PowerOnDelay time.Duration
+	// PowerOffDelay is how long a power-off takes to show (see
+	// Machine.SetPowerOffDelay). Zero means at once.
+	PowerOffDelay time.Duration
+	// Endpoints selects the BMC endpoints every machine exposes. Zero
+	// means EndpointIPMI.
+	Endpoints Endpoints
+	// EndpointsOf, when set, selects machine i's endpoints instead of
+	// Endpoints (a mixed fleet). A zero result means EndpointIPMI.
+	EndpointsOf func(i int) Endpoints
+	// RedfishListen is the host:port of the Redfish service that serves
+	// every machine with EndpointRedfish. Empty means Host with a free
+	// port; the host must be a loopback address.
+	RedfishListen string
+	// MaxMediaSize caps the size of a virtual media image the Redfish
+	// endpoint fetches. Zero means 1 GiB.
+	MaxMediaSize int64
 	// Logger receives a line per machine started; nil discards.
 	Logger *slog.Logger
 }
+
+// Endpoints is a set of BMC protocol endpoints a machine exposes.
+type Endpoints int
+
+// Endpoints.
+const (
+	// EndpointIPMI is an IPMI 2.0/1.5 BMC on its own UDP port.
+	EndpointIPMI Endpoints = 1 << iota
+	// EndpointRedfish is a system (with its manager and chassis) in the
+	// datacenter's Redfish service.
+	EndpointRedfish
+)
 
 // Datacenter is a set of simulated machines with live BMC endpoints. Close
 // stops them.
@@ -43,6 +71,7 @@ type Datacenter struct {
 	dir      string
 	ownDir   bool
 	once     sync.Once
+	redfish  *RedfishService
 }
 
 // Start creates n machines (m0 … mN-1), their disk files, and starts their
@@ -80,19 +109,49 @@ func Start(n int, opts *Options) (*Datacenter, error) {
 	} else if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("sim: Options.Dir: %w", err)
 	}
+	var rf []*Machine
 	for i := range n {
-		m, err := d.newMachine(i, o)
+		eps := o.Endpoints
+		if o.EndpointsOf != nil {
+			eps = o.EndpointsOf(i)
+		}
+		if eps == 0 {
+			eps = EndpointIPMI
+		}
+		m, err := d.newMachine(i, o, eps)
 		if err != nil {
 			d.Close()
 			return nil, err
 		}
 		d.machines = append(d.machines, m)
+		if eps&EndpointRedfish != 0 {
+			rf = append(rf, m)
+		}
 		o.Logger.Debug("machine started", "machine", m.name, "ipmi", m.IPMIAddr())
+	}
+	if len(rf) > 0 {
+		listen := o.RedfishListen
+		if listen == "" {
+			listen = net.JoinHostPort(o.Host, "0")
+		}
+		s, err := startRedfish(listen, rf, o.MaxMediaSize, o.Logger)
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.redfish = s
+		for _, m := range rf {
+			o.Logger.Debug("machine Redfish system", "machine", m.name, "url", m.RedfishURL())
+		}
 	}
 	return d, nil
 }
 
-func (d *Datacenter) newMachine(i int, o Options) (*Machine, error) {
+// Redfish returns the datacenter's Redfish service, nil when no machine
+// has EndpointRedfish.
+func (d *Datacenter) Redfish() *RedfishService { return d.redfish }
+
+func (d *Datacenter) newMachine(i int, o Options, eps Endpoints) (*Machine, error) {
 	name := fmt.Sprintf("m%d", i)
 	sum := sha256.Sum256([]byte(d.dir + "/" + name))
 	m := &Machine{
@@ -103,7 +162,9 @@ func (d *Datacenter) newMachine(i int, o Options) (*Machine, error) {
 		username: o.Username,
 		password: o.Password,
 		delay:    o.PowerOnDelay,
+		offDelay: o.PowerOffDelay,
 		changed:  make(chan struct{}),
+		dir:      d.dir,
 	}
 	f, err := os.OpenFile(m.diskPath, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -115,6 +176,9 @@ func (d *Datacenter) newMachine(i int, o Options) (*Machine, error) {
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sim: machine %s: disk: %w", name, err)
+	}
+	if eps&EndpointIPMI == 0 {
+		return m, nil
 	}
 	port := 0
 	if o.FirstPort != 0 {
@@ -143,7 +207,13 @@ func (d *Datacenter) Dir() string { return d.dir }
 func (d *Datacenter) Close() error {
 	var errs []error
 	d.once.Do(func() {
+		if d.redfish != nil {
+			errs = append(errs, d.redfish.close())
+		}
 		for _, m := range d.machines {
+			if m.ipmi == nil {
+				continue
+			}
 			unregister(m)
 			errs = append(errs, m.ipmi.close())
 		}

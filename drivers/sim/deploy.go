@@ -6,19 +6,25 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/tripleo-go/tripleo/provision"
 )
 
 // MachineFor returns the machine a BMC address (ipmi://, ipmi+lan:// or
-// sim:// with the machine's IPMI host:port) names, or nil.
+// sim:// with the machine's IPMI host:port, or a Redfish address naming
+// the machine's system) names, or nil.
 func (d *Datacenter) MachineFor(address string) *Machine {
 	a, err := provision.ParseBMCAddress(address)
 	if err != nil {
 		return nil
 	}
 	for _, m := range d.machines {
-		if m.IPMIAddr() == a.HostPort(623) {
+		if m.ipmi != nil && a.Driver != "redfish" && m.IPMIAddr() == a.HostPort(623) {
+			return m
+		}
+		if m.redfish != nil && a.Driver == "redfish" && a.HostPort(0) == m.redfish.Addr() &&
+			strings.TrimSuffix(a.Path, "/") == m.RedfishSystemPath() {
 			return m
 		}
 	}

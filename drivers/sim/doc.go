@@ -17,6 +17,35 @@
 // endpoints (a Redfish emulator) can be added next to it over the same
 // machines.
 //
+// # Redfish
+//
+// Machines started with [EndpointRedfish] in Options.Endpoints (alone or
+// with [EndpointIPMI]: both then share one power state) are systems of
+// the datacenter's [RedfishService], one HTTP service on loopback
+// (Options.RedfishListen), in the manner of sushy-tools:
+//
+//	/redfish/v1                                   service root (anonymous)
+//	/redfish/v1/SessionService[/Sessions[/ID]]    POST creates a session (X-Auth-Token), DELETE logs out
+//	/redfish/v1/Systems/NAME                      PowerState, Boot (PATCH), UUID, vendor, model, serial,
+//	                                              processor and memory summaries, Links.ManagedBy
+//	/redfish/v1/Systems/NAME/Actions/ComputerSystem.Reset
+//	/redfish/v1/Systems/NAME/{Processors,EthernetInterfaces,SimpleStorage}
+//	/redfish/v1/Managers/NAME/VirtualMedia/Cd     InsertMedia/EjectMedia actions and PATCH
+//	/redfish/v1/Chassis/NAME
+//
+// Every resource but the service root and session login needs basic
+// authentication or a session token (401 otherwise). Responses carry
+// @odata.id and @odata.type, and an ETag; PATCH honours If-Match (412 on
+// a stale tag) and GET If-None-Match (304). The reset action accepts the
+// ResetType values it advertises (DefaultResetTypes, or
+// [RedfishService.SetResetTypes]); during a delayed power change the
+// system reports PoweringOn or PoweringOff. InsertMedia really fetches the
+// image URL into a file beside the machine's disk ([Machine.Media]), and
+// a power-on with a one-time Cd override and media inserted is recorded
+// as a boot from that image ([Machine.BootedImage]). Debian's
+// python3-sushy (Ironic's Redfish library) and gofish drive it in the
+// tests; examples/sim-bmc serves it as a standalone program.
+//
 // # The sim:// driver
 //
 // Importing the package registers the "sim" scheme with package provision:
@@ -29,10 +58,13 @@
 //
 // # Failure injection
 //
-// [Machine.SetFault] makes the BMC unreachable (packets dropped), slow
-// (answers delayed) or refuse every password; [Machine.SetPowerOnDelay]
-// makes the machine reach "on" only some time after the command, as real
-// servers do, which catches drivers that declare success early.
+// [Machine.SetFault] makes the BMC unreachable (packets dropped, HTTP
+// requests held unanswered), slow (answers delayed) or refuse every
+// password, and the Redfish endpoint answer 500 or truncated JSON;
+// [Machine.SetFlaky] makes every Nth Redfish request fail once with one of
+// those, in turn. [Machine.SetPowerOnDelay] and [Machine.SetPowerOffDelay]
+// make the machine reach "on" or "off" only some time after the command,
+// as real servers do, which catches drivers that declare success early.
 //
 // # Scale
 //

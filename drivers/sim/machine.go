@@ -21,9 +21,15 @@ const (
 	FaultSlow
 	// FaultWrongPassword: the BMC refuses every password.
 	FaultWrongPassword
+	// FaultServerError: the Redfish endpoint answers 500 Internal Server
+	// Error without acting (the IPMI endpoint ignores it).
+	FaultServerError
+	// FaultTruncatedJSON: the Redfish endpoint cuts its JSON bodies short
+	// (the IPMI endpoint ignores it).
+	FaultTruncatedJSON
 )
 
-var faultNames = []string{"none", "unreachable", "slow", "wrong-password"}
+var faultNames = []string{"none", "unreachable", "slow", "wrong-password", "server-error", "truncated-json"}
 
 // String returns the fault's name.
 func (f Fault) String() string {
@@ -47,6 +53,13 @@ type Machine struct {
 	pendingOn  bool      // a power-on is in progress
 	onAt       time.Time // when it completes
 	delay      time.Duration
+	pendingOff bool      // a power-off is in progress (see offDelay)
+	offAt      time.Time // when it completes
+	offDelay   time.Duration
+	bootMode   string // "UEFI" or "Legacy" (Redfish BootSourceOverrideMode)
+	media      MediaStatus
+	bootImage  string // virtual media image of the last power-on from cdrom
+	flaky      flakySchedule
 	boot       provision.BootDevice
 	persistent bool
 	bootedFrom provision.BootDevice // device of the last power-on
@@ -55,7 +68,9 @@ type Machine struct {
 	calls      []string
 	changed    chan struct{} // closed and replaced on every change (for waiters)
 
-	ipmi *ipmiEndpoint
+	ipmi    *ipmiEndpoint
+	redfish *RedfishService
+	dir     string // where fetched virtual media images are kept
 }
 
 // Name returns the machine's name (m0, m1, ...).
@@ -78,22 +93,62 @@ func (m *Machine) Credentials() provision.Credentials {
 	return provision.NewCredentials(m.username, m.password)
 }
 
-// IPMIAddr returns the host:port of the machine's IPMI endpoint.
-func (m *Machine) IPMIAddr() string { return m.ipmi.addr() }
+// IPMIAddr returns the host:port of the machine's IPMI endpoint, "" when
+// the machine has none (see Options.Endpoints).
+func (m *Machine) IPMIAddr() string {
+	if m.ipmi == nil {
+		return ""
+	}
+	return m.ipmi.addr()
+}
 
-// IPMIURL returns ipmi://host:port, the address drivers/ipmi uses.
-func (m *Machine) IPMIURL() string { return "ipmi://" + m.ipmi.addr() }
+// IPMIURL returns ipmi://host:port, the address drivers/ipmi uses, or ""
+// when the machine has no IPMI endpoint.
+func (m *Machine) IPMIURL() string {
+	if m.ipmi == nil {
+		return ""
+	}
+	return "ipmi://" + m.ipmi.addr()
+}
 
-// SimURL returns sim://host:port, the address of the in-process driver.
-func (m *Machine) SimURL() string { return "sim://" + m.ipmi.addr() }
+// SimURL returns sim://host:port, the address of the in-process driver,
+// or "" when the machine has no IPMI endpoint (the sim:// driver names
+// machines by their IPMI port).
+func (m *Machine) SimURL() string {
+	if m.ipmi == nil {
+		return ""
+	}
+	return "sim://" + m.ipmi.addr()
+}
 
-// settleLocked completes a pending power-on whose delay has passed.
+// settleLocked completes a pending power change whose delay has passed.
 func (m *Machine) settleLocked() {
-	if m.pendingOn && !time.Now().Before(m.onAt) {
+	now := time.Now()
+	if m.pendingOn && !now.Before(m.onAt) {
 		m.pendingOn = false
 		m.on = true
 		m.notifyLocked()
 	}
+	if m.pendingOff && !now.Before(m.offAt) {
+		m.pendingOff = false
+		m.on = false
+		m.notifyLocked()
+	}
+}
+
+// powerTransition returns "PoweringOn" or "PoweringOff" while a delayed
+// power change is pending, "" otherwise (Redfish's transitional states).
+func (m *Machine) powerTransition() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.settleLocked()
+	switch {
+	case m.pendingOn:
+		return "PoweringOn"
+	case m.pendingOff:
+		return "PoweringOff"
+	}
+	return ""
 }
 
 func (m *Machine) notifyLocked() {
@@ -117,6 +172,14 @@ func (m *Machine) SetPowerOnDelay(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.delay = d
+}
+
+// SetPowerOffDelay makes later power-offs (hard or soft) complete only
+// after d; the machine stays on meanwhile. Zero (the default) means at once.
+func (m *Machine) SetPowerOffDelay(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.offDelay = d
 }
 
 // SetFault makes the BMC show f. slow is the answer delay for FaultSlow.
@@ -146,7 +209,8 @@ func (m *Machine) Calls() []string {
 
 // Power applies a power action as the machine's chassis would: on and
 // cycle/reset (from on) go through the power-on delay, off and soft-off
-// are immediate. It never fails; faults belong to the BMC endpoints.
+// through the power-off delay (immediate by default). It never fails;
+// faults belong to the BMC endpoints.
 func (m *Machine) Power(a provision.PowerAction) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -154,13 +218,21 @@ func (m *Machine) Power(a provision.PowerAction) {
 	m.calls = append(m.calls, "power "+a.String())
 	switch a {
 	case provision.PowerActionOff, provision.PowerActionSoftOff:
-		m.on, m.pendingOn = false, false
+		m.pendingOn = false
+		if m.on && m.offDelay > 0 {
+			if !m.pendingOff {
+				m.pendingOff, m.offAt = true, time.Now().Add(m.offDelay)
+			}
+		} else {
+			m.on, m.pendingOff = false, false
+		}
 	case provision.PowerActionOn:
+		m.pendingOff = false
 		if !m.on && !m.pendingOn {
 			m.startOnLocked()
 		}
 	case provision.PowerActionCycle, provision.PowerActionReset:
-		m.on = false
+		m.on, m.pendingOff = false, false
 		m.startOnLocked()
 	}
 	m.notifyLocked()
@@ -170,6 +242,10 @@ func (m *Machine) startOnLocked() {
 	m.bootedFrom = m.boot
 	if m.bootedFrom == provision.BootNone {
 		m.bootedFrom = provision.BootDisk
+	}
+	m.bootImage = ""
+	if m.bootedFrom == provision.BootCDROM && m.media.Inserted {
+		m.bootImage = m.media.Image
 	}
 	if !m.persistent {
 		m.boot = provision.BootNone // a one-time override is consumed by the boot
@@ -204,9 +280,12 @@ func (m *Machine) Boot() (provision.BootDevice, bool) {
 // HardwareInventory describes the simulated hardware.
 func (m *Machine) HardwareInventory() *provision.HardwareInventory {
 	return &provision.HardwareInventory{
-		CPUs: 2, CPUArch: "x86_64", MemoryMiB: 4096, DiskGiB: 1,
-		MACs:  []string{m.mac},
-		Extra: map[string]string{"vendor": "tripleo-sim", "uuid": m.uuid},
+		CPUs: simCPUs, CPUArch: "x86_64", MemoryMiB: simMemoryMiB, DiskGiB: 1,
+		MACs: []string{m.mac},
+		Extra: map[string]string{
+			"vendor": simVendor, "uuid": m.uuid, "model": simModel,
+			"serial": m.serial(), "cpu_model": simCPUModel,
+		},
 	}
 }
 
@@ -216,4 +295,91 @@ func (m *Machine) BootedFrom() provision.BootDevice {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.bootedFrom
+}
+
+// The simulated hardware, as both HardwareInventory and the Redfish
+// endpoint describe it.
+const (
+	simVendor    = "tripleo-sim"
+	simModel     = "Simulated Server 1"
+	simCPUModel  = "Simulated CPU @ 2.0GHz"
+	simCPUs      = 2
+	simMemoryMiB = 4096
+)
+
+// serial returns the machine's serial number, derived from its UUID.
+func (m *Machine) serial() string { return "SIM" + m.uuid[:8] }
+
+// BootMode returns the firmware boot mode, "UEFI" (the default) or
+// "Legacy", as set through Redfish.
+func (m *Machine) BootMode() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.bootMode == "" {
+		return "UEFI"
+	}
+	return m.bootMode
+}
+
+// SetBootMode sets the firmware boot mode, "UEFI" or "Legacy".
+func (m *Machine) SetBootMode(mode string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls = append(m.calls, "boot mode "+mode)
+	m.bootMode = mode
+}
+
+// BootedImage returns the virtual media image URL the machine booted from
+// at its last power-on, "" when it did not boot from virtual media.
+func (m *Machine) BootedImage() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.bootImage
+}
+
+// flakySchedule fails every every-th Redfish request to the machine with
+// the next fault of faults, in turn.
+type flakySchedule struct {
+	every  int
+	faults []Fault
+	count  int
+	next   int
+}
+
+// SetFlaky makes every every-th Redfish request touching the machine fail
+// once with the next of faults, in turn (FaultUnreachable holds the
+// request unanswered until the client gives up, FaultSlow delays it by
+// one second, FaultWrongPassword drops the caller's session and answers
+// 401, FaultServerError answers 500, FaultTruncatedJSON cuts the body).
+// Requests in between behave, so a client that retries a failed request
+// at once succeeds. every < 2 or no faults turns it off.
+func (m *Machine) SetFlaky(every int, faults ...Fault) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if every < 2 || len(faults) == 0 {
+		m.flaky = flakySchedule{}
+		return
+	}
+	m.flaky = flakySchedule{every: every, faults: append([]Fault(nil), faults...)}
+}
+
+// requestFault counts one Redfish request and returns the fault it must
+// show: the persistent one (SetFault) or the scheduled one (SetFlaky).
+func (m *Machine) requestFault() (Fault, time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fault != FaultNone {
+		return m.fault, m.slow
+	}
+	f := &m.flaky
+	if f.every < 2 {
+		return FaultNone, 0
+	}
+	f.count++
+	if f.count%f.every != 0 {
+		return FaultNone, 0
+	}
+	fault := f.faults[f.next%len(f.faults)]
+	f.next++
+	return fault, time.Second
 }
