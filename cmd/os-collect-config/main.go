@@ -37,6 +37,70 @@ const usage = `usage: os-collect-config [-h] [--backup-cachedir BACKUP_CACHEDIR]
                          [collectors ...]
 `
 
+const help = `
+positional arguments:
+  collectors            The collectors to use, in the order their outputs are
+                        given to the command. (default: heat_local ec2 cfn heat
+                        request local zaqar; cfn, heat and zaqar are not built
+                        in and are skipped)
+
+options:
+  -h, --help            show this help message and exit
+  --backup-cachedir BACKUP_CACHEDIR
+                        Copy cache contents to this directory as well.
+  --cachedir CACHEDIR   Directory in which to store local cache of metadata
+  --command COMMAND, -c COMMAND
+                        Command to run on metadata changes. If specified,
+                        os-collect-config will continue to run until killed.
+                        If not specified, os-collect-config will print the
+                        collected data as a json map and exit.
+  --config-file PATH    Path to a config file to use (oslo.config INI).
+  --debug, -d           Log at DEBUG level instead of WARNING.
+  --deployment-key DEPLOYMENT_KEY
+                        Key(s) to explode into multiple collected outputs.
+  --force               Run the command even if nothing has changed. Implies
+                        --one-time.
+  --min-polling-interval MIN_POLLING_INTERVAL
+                        The first (and, after a change, the next) sleep.
+  --one-time            Exit after one execution of the command.
+  --polling-interval POLLING_INTERVAL, -i POLLING_INTERVAL
+                        The longest sleep between two collections.
+  --print               Query normally, print the resulting configs as a json
+                        map, and exit without running the command.
+  --print-cachedir      Print out the value of cachedir and exit immediately.
+  --splay SPLAY         Sleep a random time up to SPLAY seconds before the
+                        first collection. Ignored with --one-time or --force.
+  --version             show program's version number and exit
+  --local-path LOCAL_PATH
+                        Local directory to scan for metadata files.
+  --heat_local-path HEAT_LOCAL_PATH
+                        Local file of Heat metadata (cfn-init-data).
+  --request-metadata-url REQUEST_METADATA_URL
+                        URL to query for metadata.
+  --request-timeout REQUEST_TIMEOUT
+                        Seconds to wait for each request.
+  --ec2-metadata-url EC2_METADATA_URL
+                        URL of the EC2 metadata service.
+  --ec2-timeout EC2_TIMEOUT
+                        Seconds to wait for each request.
+  --watch-metadata-url WATCH_METADATA_URL
+                        URL of a long-poll metadata document (the "watch"
+                        collector, refresh.MetadataServer).
+  --watch-wait WATCH_WAIT
+                        Seconds a long poll may wait on the server.
+  --agent               Run the whole node agent: render the os-apply-config
+                        templates, run the os-refresh-config phases and signal
+                        the deployments, instead of running --command.
+  --agent-templates DIR, --agent-output DIR, --agent-phases-dir DIR,
+  --agent-lockfile PATH, --agent-timeout SECONDS, --agent-no-signal
+                        The agent's templates root (default
+                        $OS_CONFIG_APPLIER_TEMPLATES or
+                        /usr/libexec/os-apply-config/templates), output root
+                        (/), phases base dir (os-refresh-config's), lock file
+                        (/var/run/os-refresh-config.lock), phase run timeout
+                        (none) and signalling switch.
+`
+
 const version = "12.0.0"
 
 var knownCollectors = []string{"heat_local", "ec2", "cfn", "heat", "request", "local", "zaqar", "watch"}
@@ -90,7 +154,7 @@ func runWith(ctx, cmdCtx context.Context, args []string, stdout, stderr io.Write
 		return 1
 	}
 	if s.help {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+help)
 		return 0
 	}
 	if s.version {
