@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -51,6 +52,13 @@ type Option struct {
 	// Action and Nargs say what the option does.
 	Action Action
 	Nargs  Nargs
+	// Int makes a Store option's values Python ints (argparse type=int):
+	// they are checked, and parsed into Value.Int for a One option.
+	Int bool
+	// Choices, when not empty, lists the values a Store option accepts
+	// (argparse choices=...); they also name the value in usage and help
+	// when Metavar is empty.
+	Choices []string
 }
 
 func (o *Option) dest() string {
@@ -67,6 +75,9 @@ func (o *Option) dest() string {
 func (o *Option) metavar() string {
 	if o.Metavar != "" {
 		return o.Metavar
+	}
+	if len(o.Choices) > 0 {
+		return "{" + strings.Join(o.Choices, ",") + "}"
 	}
 	return strings.ToUpper(o.dest())
 }
@@ -115,6 +126,8 @@ type Value struct {
 	True bool
 	// Count is how many times the option appeared.
 	Count int
+	// Int is Str parsed, for an Option with Int set.
+	Int int64
 }
 
 // Values maps each option's Dest to what it received. Options that did
@@ -353,6 +366,22 @@ func (p *Parser) run(o *Option, name string, got []string, vals Values) error {
 		vals[o.dest()] = Value{Set: true, True: true, Count: vals[o.dest()].Count + 1}
 	case Store:
 		v := Value{Set: true, Count: vals[o.dest()].Count + 1}
+		for _, g := range got {
+			if o.Int {
+				n, err := pyInt(g)
+				if err != nil {
+					return p.errorf("argument %s: invalid int value: %s", p.display(o), PyRepr(g))
+				}
+				v.Int = n
+			}
+			if len(o.Choices) > 0 && !slices.Contains(o.Choices, g) {
+				quoted := make([]string, len(o.Choices))
+				for i, c := range o.Choices {
+					quoted[i] = PyRepr(c)
+				}
+				return p.errorf("argument %s: invalid choice: %s (choose from %s)", p.display(o), PyRepr(g), strings.Join(quoted, ", "))
+			}
+		}
 		if o.Nargs == One {
 			v.Str = got[0]
 		} else {
@@ -363,10 +392,22 @@ func (p *Parser) run(o *Option, name string, got []string, vals Values) error {
 	return nil
 }
 
+// pyInt parses s as Python's int(s) does for base 10: surrounding
+// whitespace, an optional sign, and single underscores between digits.
+func pyInt(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	digits := strings.TrimLeft(t, "+-")
+	if len(t)-len(digits) > 1 || digits == "" || digits[0] == '_' || digits[len(digits)-1] == '_' || strings.Contains(digits, "__") {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseInt(strings.ReplaceAll(t, "_", ""), 10, 64)
+}
+
 // display is how argparse names an option in errors: "-t/--templates".
 func (p *Parser) display(o *Option) string { return strings.Join(o.names(), "/") }
 
-// pyRepr renders s as Python's repr() of a str does.
+// PyRepr renders s as Python's repr() of a str does (control characters
+// escaped, other characters kept), as argparse quotes values in errors.
 func PyRepr(s string) string {
 	q := byte('\'')
 	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {

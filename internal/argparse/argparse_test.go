@@ -96,6 +96,31 @@ func describe(v Values, err error) string {
 	return strings.Join(parts, " ")
 }
 
+func TestIntAndChoices(t *testing.T) {
+	p := &Parser{Prog: "orc", Columns: 80, Options: []*Option{
+		{Long: "--log-level", Choices: []string{"ERROR", "WARN", "INFO"}},
+		{Long: "--timeout", Int: true},
+	}}
+	v, err := p.Parse([]string{"--log-level", "WARN", "--timeout= 1_0 "})
+	if err != nil || v["log_level"].Str != "WARN" || v["timeout"].Int != 10 {
+		t.Fatalf("got %+v, %v", v, err)
+	}
+	for args, want := range map[string]string{
+		"--log-level=X":  "argument --log-level: invalid choice: 'X' (choose from 'ERROR', 'WARN', 'INFO')",
+		"--timeout=x":    "argument --timeout: invalid int value: 'x'",
+		"--timeout=1__0": "argument --timeout: invalid int value: '1__0'",
+		"--timeout=+-1":  "argument --timeout: invalid int value: '+-1'",
+	} {
+		_, err := p.Parse(strings.Fields(args))
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: err = %v, want %s", args, err, want)
+		}
+	}
+	if u := p.Usage(); u != "usage: orc [-h] [--log-level {ERROR,WARN,INFO}] [--timeout TIMEOUT]\n" {
+		t.Errorf("usage %q", u)
+	}
+}
+
 func TestErrorText(t *testing.T) {
 	_, err := testParser().Parse([]string{"--bogus"})
 	var ex *Exit
