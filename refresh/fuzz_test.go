@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tripleo-go/tripleo/config"
 	"github.com/tripleo-go/tripleo/refresh"
@@ -67,5 +68,25 @@ func FuzzEC2Listing(f *testing.F) {
 			t.Fatalf("outputs %+v", outs)
 		}
 		_ = config.AppendJSON(nil, outs[0].Content)
+	})
+}
+
+// ParseSignal never panics, and what Signal.Body writes reads back.
+func FuzzParseSignal(f *testing.F) {
+	f.Add([]byte(`{"deploy_stdout": "ok", "deploy_stderr": "", "deploy_status_code": 0, "result": [1]}`), 0, "out", "err")
+	f.Add([]byte(`{"deploy_status_code": "0"}`), 3, "", "é")
+	f.Fuzz(func(t *testing.T, body []byte, code int, stdout, stderr string) {
+		_, _ = refresh.ParseSignal(body)
+		if !utf8.ValidString(stdout) || !utf8.ValidString(stderr) {
+			return
+		}
+		s := refresh.Signal{StatusCode: code, Stdout: stdout, Stderr: stderr}
+		got, err := refresh.ParseSignal(s.Body(0))
+		if err != nil {
+			t.Fatalf("ParseSignal(Body()): %v", err)
+		}
+		if got.StatusCode != code || (len(s.Body(0)) < refresh.MaxSignalBytes && (got.Stdout != stdout || got.Stderr != stderr)) {
+			t.Fatalf("round trip: %+v", got)
+		}
 	})
 }

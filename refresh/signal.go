@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tripleo-go/tripleo/config"
@@ -348,4 +349,70 @@ func (h *HTTPSignaler) SignalCompletion(ctx context.Context, c Completion) error
 		errs = append(errs, h.send(ctx, http.MethodPost, c.SignalURL, body, c.InstanceID))
 	}
 	return errors.Join(errs...)
+}
+
+// ParseSignal reads a signal body as Heat does for a software deployment:
+// a JSON object with deploy_status_code (an integer, or a string holding
+// one, as TripleO's scripts send "0"; missing means 0), deploy_stdout and
+// deploy_stderr (strings, missing means empty), every other key an
+// output. It is the receiving side of Signal.Body, for an orchestrator
+// that accepts our agents' signals.
+func ParseSignal(body []byte) (Signal, error) {
+	v, err := config.DecodeJSON(body)
+	if err != nil {
+		return Signal{}, fmt.Errorf("signal body: %w", err)
+	}
+	obj, ok := v.(*config.Object)
+	if !ok {
+		return Signal{}, errors.New("signal body: not a JSON object")
+	}
+	s := Signal{Outputs: config.NewObject()}
+	for _, k := range obj.Keys() {
+		val, _ := obj.Get(k)
+		switch k {
+		case "deploy_status_code":
+			code, err := statusCode(val)
+			if err != nil {
+				return Signal{}, fmt.Errorf("signal body: deploy_status_code: %w", err)
+			}
+			s.StatusCode = code
+		case "deploy_stdout", "deploy_stderr":
+			str, ok := val.(string)
+			if !ok && val != nil {
+				return Signal{}, fmt.Errorf("signal body: %s is not a string", k)
+			}
+			if k == "deploy_stdout" {
+				s.Stdout = str
+			} else {
+				s.Stderr = str
+			}
+		default:
+			s.Outputs.Set(k, val)
+		}
+	}
+	return s, nil
+}
+
+func statusCode(v any) (int, error) {
+	var text string
+	switch x := v.(type) {
+	case nil:
+		return 0, nil
+	case config.Int:
+		text = string(x)
+	case string:
+		text = strings.TrimSpace(x)
+	case float64:
+		if x != float64(int(x)) {
+			return 0, fmt.Errorf("%v is not an integer", x)
+		}
+		return int(x), nil
+	default:
+		return 0, fmt.Errorf("%s is not an integer", config.AppendJSON(nil, v))
+	}
+	n, err := strconv.Atoi(text)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an integer", text)
+	}
+	return n, nil
 }
