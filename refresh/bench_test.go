@@ -111,7 +111,7 @@ func BenchmarkChangeToFirstScript(b *testing.B) {
 		"--min-polling-interval", "1", "--polling-interval", "1",
 		"--request-metadata-url", srv.URL+real.path,
 		"--command", "os-refresh-config --lockfile "+filepath.Join(rroot, "lock"), "request")
-	cmd.Env = append(os.Environ(), "OS_REFRESH_CONFIG_BASE_DIR="+filepath.Join(rroot, "phases"))
+	cmd.Env = append(os.Environ(), "OS_REFRESH_CONFIG_BASE_DIR="+filepath.Join(rroot, "phases"), "no_proxy=127.0.0.1,localhost")
 	var occErr bytes.Buffer
 	cmd.Stderr = &occErr
 	if err := cmd.Start(); err != nil {

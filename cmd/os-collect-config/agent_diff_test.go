@@ -97,7 +97,7 @@ func TestAgentModeDifferential(t *testing.T) {
 		srv.set(200, s.md, false)
 		failScript(s.fail, "real")
 		cmd := exec.CommandContext(t.Context(), occ, append(common, "--command", "os-refresh-config --lockfile "+filepath.Join(root, "lock"), "request")...)
-		cmd.Env = append(os.Environ(), "OS_REFRESH_CONFIG_BASE_DIR="+filepath.Join(root, "real"))
+		cmd.Env = append(os.Environ(), "OS_REFRESH_CONFIG_BASE_DIR="+filepath.Join(root, "real"), noProxy)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		code := 0

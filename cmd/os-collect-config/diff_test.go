@@ -153,6 +153,7 @@ func runScenario(t *testing.T, steps []step) {
 	for _, s := range steps {
 		s.setup(t, w)
 		cmd := exec.CommandContext(t.Context(), occ, append([]string{"--config-file", "/dev/null"}, w.commonArgs(s)...)...)
+		cmd.Env = append(os.Environ(), noProxy)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		code := 0
@@ -189,6 +190,10 @@ func runScenario(t *testing.T, steps []step) {
 }
 
 func noop(*testing.T, *workdir) {}
+
+// noProxy keeps Python's requests from sending loopback requests to a
+// proxy named in the environment (Go's client never proxies loopback).
+const noProxy = "no_proxy=127.0.0.1,localhost"
 
 func TestLocalDifferential(t *testing.T) {
 	runScenario(t, []step{
