@@ -111,10 +111,9 @@ type AgentEvent struct {
 	Err        error
 }
 
-// AgentOptions configure an Agent. Collectors and Cache are required.
+// AgentOptions configure an Agent. The zero value runs no apply, no
+// phases and no signal: only the collection and the cache.
 type AgentOptions struct {
-	Collectors []Collector
-	Cache      *Cache
 	// Applier renders the configuration (nil: nothing is rendered).
 	Applier Applier
 	// Phases runs the phase scripts, with OS_CONFIG_FILES set (nil: none).
@@ -160,11 +159,13 @@ type AgentOptions struct {
 // renders), once per content of the deployment: other groups are signalled
 // by their heat-config hooks, as in TripleO.
 type Agent struct {
-	opts  AgentOptions
-	log   *slog.Logger
-	mu    sync.Mutex
-	done  map[string]bool // signal keys delivered
-	retry []pendingSignal // signals to deliver again
+	collectors []Collector
+	cache      *Cache
+	opts       AgentOptions
+	log        *slog.Logger
+	mu         sync.Mutex
+	done       map[string]bool // signal keys delivered
+	retry      []pendingSignal // signals to deliver again
 }
 
 type pendingSignal struct {
@@ -173,12 +174,16 @@ type pendingSignal struct {
 	sig Signal
 }
 
-// NewAgent returns an agent.
-func NewAgent(opts *AgentOptions) (*Agent, error) {
-	if opts == nil || opts.Cache == nil || len(opts.Collectors) == 0 {
-		return nil, errors.New("refresh.NewAgent: Collectors and Cache are required")
+// NewAgent returns an agent over the collectors (run in order every
+// round) and the cache. It fails when either is missing.
+func NewAgent(collectors []Collector, cache *Cache, opts *AgentOptions) (*Agent, error) {
+	if cache == nil || len(collectors) == 0 {
+		return nil, errors.New("refresh.NewAgent: collectors and a cache are required")
 	}
-	a := &Agent{opts: *opts, done: map[string]bool{}}
+	a := &Agent{collectors: slices.Clone(collectors), cache: cache, done: map[string]bool{}}
+	if opts != nil {
+		a.opts = *opts
+	}
 	a.log = a.opts.Logger
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -187,7 +192,7 @@ func NewAgent(opts *AgentOptions) (*Agent, error) {
 		a.opts.OutputLimit = 64 << 10
 	}
 	if a.opts.SignalState == "" {
-		a.opts.SignalState = filepath.Join(a.opts.Cache.Dir(), "agent-signals.json")
+		a.opts.SignalState = filepath.Join(a.cache.Dir(), "agent-signals.json")
 	}
 	if b, err := os.ReadFile(a.opts.SignalState); err == nil {
 		if v, err := config.DecodeJSON(b); err == nil {
@@ -215,8 +220,8 @@ func (a *Agent) event(e AgentEvent) {
 // OneTime, after one round (it returns the run's error).
 func (a *Agent) Run(ctx context.Context) error {
 	return Poll(ctx, &PollOptions{
-		Collectors:  a.opts.Collectors,
-		Cache:       a.opts.Cache,
+		Collectors:  a.collectors,
+		Cache:       a.cache,
 		Run:         a.step,
 		OneTime:     a.opts.OneTime,
 		MinInterval: a.opts.MinInterval,
@@ -392,7 +397,7 @@ func (a *Agent) saveState() error {
 	if err := os.MkdirAll(filepath.Dir(a.opts.SignalState), 0o755); err != nil {
 		return err
 	}
-	return writeAtomic(a.opts.SignalState, config.AppendJSON(nil, list), "tmp", a.opts.Cache.opts.NoSync)
+	return writeAtomic(a.opts.SignalState, config.AppendJSON(nil, list), "tmp", a.cache.opts.NoSync)
 }
 
 // signalKey identifies a deployment and its content: a changed deployment

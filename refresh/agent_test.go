@@ -164,15 +164,13 @@ func (r *agentRig) metadata(hostname, depConfig string) {
 }
 
 func (r *agentRig) agent(oneTime bool) *refresh.Agent {
-	a, err := refresh.NewAgent(&refresh.AgentOptions{
-		Collectors: []refresh.Collector{refresh.NewWatch(r.url, nil)},
-		Cache:      refresh.NewCache(r.cacheDir, &refresh.CacheOptions{NoSync: true}),
-		Applier:    &refresh.ConfigApplier{TemplatesDir: filepath.Join(r.root, "templates"), OutputDir: r.out, NoSync: true},
-		Phases:     refresh.NewPhaseRunner(filepath.Join(r.root, "phases"), &refresh.PhaseOptions{Logger: testLogger(r.t)}),
-		Signaler:   refresh.NewHTTPSignaler(&refresh.HTTPSignalerOptions{Backoff: time.Millisecond}),
-		OneTime:    oneTime,
-		Logger:     testLogger(r.t),
-		OnEvent:    func(e refresh.AgentEvent) { r.events <- e },
+	a, err := refresh.NewAgent([]refresh.Collector{refresh.NewWatch(r.url, nil)}, refresh.NewCache(r.cacheDir, &refresh.CacheOptions{NoSync: true}), &refresh.AgentOptions{
+		Applier:  &refresh.ConfigApplier{TemplatesDir: filepath.Join(r.root, "templates"), OutputDir: r.out, NoSync: true},
+		Phases:   refresh.NewPhaseRunner(filepath.Join(r.root, "phases"), &refresh.PhaseOptions{Logger: testLogger(r.t)}),
+		Signaler: refresh.NewHTTPSignaler(&refresh.HTTPSignalerOptions{Backoff: time.Millisecond}),
+		OneTime:  oneTime,
+		Logger:   testLogger(r.t),
+		OnEvent:  func(e refresh.AgentEvent) { r.events <- e },
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -330,12 +328,10 @@ func TestAgentCompletionSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	agent := func() *refresh.Agent {
-		a, err := refresh.NewAgent(&refresh.AgentOptions{
-			Collectors: []refresh.Collector{refresh.NewLocal([]string{data}, nil)},
-			Cache:      refresh.NewCache(filepath.Join(dir, "cache"), &refresh.CacheOptions{NoSync: true}),
-			Phases:     refresh.NewPhaseRunner(phases, nil),
-			Signaler:   refresh.NewHTTPSignaler(&refresh.HTTPSignalerOptions{Backoff: time.Millisecond}),
-			OneTime:    true,
+		a, err := refresh.NewAgent([]refresh.Collector{refresh.NewLocal([]string{data}, nil)}, refresh.NewCache(filepath.Join(dir, "cache"), &refresh.CacheOptions{NoSync: true}), &refresh.AgentOptions{
+			Phases:   refresh.NewPhaseRunner(phases, nil),
+			Signaler: refresh.NewHTTPSignaler(&refresh.HTTPSignalerOptions{Backoff: time.Millisecond}),
+			OneTime:  true,
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -61,9 +61,7 @@ func (p *pipeline) waitStart(b *testing.B) time.Time {
 }
 
 func startAgent(b *testing.B, ctx context.Context, c refresh.Collector, root string) {
-	a, err := refresh.NewAgent(&refresh.AgentOptions{
-		Collectors:  []refresh.Collector{c},
-		Cache:       refresh.NewCache(filepath.Join(root, "cache"), &refresh.CacheOptions{NoSync: true}),
+	a, err := refresh.NewAgent([]refresh.Collector{c}, refresh.NewCache(filepath.Join(root, "cache"), &refresh.CacheOptions{NoSync: true}), &refresh.AgentOptions{
 		Applier:     &refresh.ConfigApplier{TemplatesDir: filepath.Join(root, "templates"), OutputDir: filepath.Join(root, "out"), NoSync: true},
 		Phases:      refresh.NewPhaseRunner(filepath.Join(root, "phases"), &refresh.PhaseOptions{LockFile: filepath.Join(root, "lock")}),
 		MinInterval: time.Second,

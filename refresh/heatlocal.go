@@ -23,16 +23,26 @@ type HeatLocal struct {
 	log   *slog.Logger
 }
 
+// HeatLocalOptions configure a HeatLocal collector.
+type HeatLocalOptions struct {
+	// Logger receives the warnings. Nil discards.
+	Logger *slog.Logger
+}
+
 // NewHeatLocal returns a heat_local collector over the files (nil: the
-// default one). logger may be nil.
-func NewHeatLocal(paths []string, logger *slog.Logger) *HeatLocal {
+// default one).
+func NewHeatLocal(paths []string, opts *HeatLocalOptions) *HeatLocal {
 	if paths == nil {
 		paths = []string{DefaultHeatLocalPath}
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	h := &HeatLocal{paths: slices.Clone(paths)}
+	if opts != nil {
+		h.log = opts.Logger
 	}
-	return &HeatLocal{paths: slices.Clone(paths), log: logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h
 }
 
 // Name returns "heat_local".

@@ -65,10 +65,8 @@ func runAgent(ctx context.Context, stop <-chan struct{}, s *settings, collectors
 		signaler = refresh.NewHTTPSignaler(&refresh.HTTPSignalerOptions{Logger: logger})
 	}
 	cache := refresh.NewCache(s.cachedir, &refresh.CacheOptions{BackupDir: s.backupCachedir, Logger: logger})
-	agent, err := refresh.NewAgent(&refresh.AgentOptions{
-		Collectors: collectors,
-		Cache:      cache,
-		Applier:    &refresh.ConfigApplier{TemplatesDir: a.templates, OutputDir: a.output, Logger: logger},
+	agent, err := refresh.NewAgent(collectors, cache, &refresh.AgentOptions{
+		Applier: &refresh.ConfigApplier{TemplatesDir: a.templates, OutputDir: a.output, Logger: logger},
 		Phases: refresh.NewPhaseRunner(a.phasesDir, &refresh.PhaseOptions{
 			Logger:      logger,
 			OutputLevel: slog.LevelDebug,

@@ -265,7 +265,7 @@ func buildCollectors(s *settings, logger *slog.Logger) []refresh.Collector {
 		seen[name] = true
 		switch name {
 		case "heat_local":
-			out = append(out, refresh.NewHeatLocal(s.heatLocalPaths, logger))
+			out = append(out, refresh.NewHeatLocal(s.heatLocalPaths, &refresh.HeatLocalOptions{Logger: logger}))
 		case "ec2":
 			out = append(out, refresh.NewEC2(strings.TrimRight(s.ec2URL, "/"), &refresh.EC2Options{
 				Timeout: seconds(s.ec2Timeout),

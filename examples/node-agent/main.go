@@ -159,10 +159,13 @@ func run() error {
 	out := &prefixWriter{w: os.Stdout}
 	signaled := make(chan struct{}, 10)
 	start := time.Now()
-	agent, err := refresh.NewAgent(&refresh.AgentOptions{
-		Collectors: []refresh.Collector{refresh.NewLocal([]string{filepath.Dir(n.metadata)}, nil)},
-		Cache:      refresh.NewCache(n.cache, &refresh.CacheOptions{NoSync: true}),
-		Applier:    &refresh.ConfigApplier{TemplatesDir: n.templates, OutputDir: n.output, NoSync: true},
+	// The agent reads the local metadata directory, caches it in
+	// os-collect-config's layout, renders the templates, runs the phases
+	// and signals the deployment.
+	local := refresh.NewLocal([]string{filepath.Dir(n.metadata)}, nil)
+	cache := refresh.NewCache(n.cache, &refresh.CacheOptions{NoSync: true})
+	agent, err := refresh.NewAgent([]refresh.Collector{local}, cache, &refresh.AgentOptions{
+		Applier: &refresh.ConfigApplier{TemplatesDir: n.templates, OutputDir: n.output, NoSync: true},
 		Phases: refresh.NewPhaseRunner(n.phases, &refresh.PhaseOptions{
 			Stdout: out,
 			Stderr: io.Discard,
