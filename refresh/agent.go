@@ -83,6 +83,7 @@ const (
 	AgentSignalFailed
 )
 
+// String returns the kind's name ("changed", "applied"...).
 func (k AgentEventKind) String() string {
 	switch k {
 	case AgentChanged:

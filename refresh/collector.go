@@ -60,6 +60,7 @@ type SourceError struct {
 	Err       error
 }
 
+// Error names the collector and the cause.
 func (e *SourceError) Error() string { return "collector " + e.Collector + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.

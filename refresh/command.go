@@ -19,6 +19,7 @@ type CommandError struct {
 	Err      error
 }
 
+// Error reads as Python's CalledProcessError, as the original logs it.
 func (e *CommandError) Error() string {
 	return fmt.Sprintf("Command '%s' returned non-zero exit status %d.", e.Command, e.ExitCode)
 }

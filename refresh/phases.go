@@ -70,6 +70,7 @@ type PhaseError struct {
 	Err      error // the underlying error (ErrTimeout, *exec.ExitError...)
 }
 
+// Error names the phase, the script and the exit status.
 func (e *PhaseError) Error() string {
 	if e.Script == "" {
 		return fmt.Sprintf("phase %s failed with exit status %d: %v", e.Phase, e.ExitCode, e.Err)
@@ -112,6 +113,7 @@ const (
 	PhaseFinished
 )
 
+// String returns the kind's name ("phase-started"...).
 func (k EventKind) String() string {
 	switch k {
 	case PhaseStarted:

@@ -174,6 +174,7 @@ type SignalError struct {
 	Err        error
 }
 
+// Error names the deployment and the (redacted) URL.
 func (e *SignalError) Error() string {
 	return fmt.Sprintf("signal deployment %s to %s: %v", e.Deployment, e.URL, e.Err)
 }

@@ -295,6 +295,7 @@ type EnvError struct {
 	Err      error
 }
 
+// Error names the file and bash's status.
 func (e *EnvError) Error() string {
 	return fmt.Sprintf("sourcing environment file %s: exit status %d: %v", e.File, e.ExitCode, e.Err)
 }
