@@ -108,6 +108,12 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	if err != nil {
 		return fail(fmt.Errorf("properties: %w", err))
 	}
+	if isDeployment(typName) {
+		if err := o.deployment(ctx, s, typName, pm, md); err != nil {
+			return fail(err)
+		}
+		return nil, nil
+	}
 	if typName == TypeWaitCondition {
 		if err := o.waitCondition(ctx, s, pm, md); err != nil {
 			return fail(err)
@@ -424,6 +430,11 @@ func (o *op) deleteRes(ctx context.Context, r *resState) error {
 		}
 		o.resEvent(r, ActionDelete, StatusComplete, "state changed")
 		return nil
+	}
+	if isDeployment(r.Type) {
+		if err := o.e.removeDeployment(fmt.Sprint(r.Properties["server"]), r.State.PhysicalID); err != nil {
+			return fmt.Errorf("resources.%s: %w", r.Name, err)
+		}
 	}
 	rt, err := o.e.types.Lookup(r.Type)
 	if err != nil {

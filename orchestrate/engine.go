@@ -39,6 +39,13 @@ type Options struct {
 	// files map lacks; nil means none.
 	Loader hot.Loader
 
+	// Metadata receives each server's metadata document for software
+	// deployments (refresh.MetadataServer fits); nil keeps it in the state
+	// only (see Engine.ServerMetadata).
+	Metadata MetadataPublisher
+	// MetadataURL is the base URL at which Metadata is served, written in
+	// each server's os-collect-config section as {MetadataURL}/{token}.
+	MetadataURL string
 	// SignalURL is the base URL at which SignalHandler is served, handed
 	// out by wait condition handles as {SignalURL}/{token}; "" means none.
 	SignalURL string
@@ -63,6 +70,7 @@ type Engine struct {
 	holder string
 
 	opMu      sync.Mutex
+	srvMu     sync.Mutex // serialises server metadata changes
 	evMu      sync.Mutex
 	evSeq     atomic.Uint64
 	resumed   bool
@@ -102,6 +110,11 @@ func Open(ctx context.Context, path string, opts *Options) (*Engine, error) {
 	}
 	j.hook = e.opts.afterRecord
 	e.j = j
+	if err := e.publishAll(); err != nil {
+		j.close()
+		e.releaseLease()
+		return nil, fmt.Errorf("publish metadata: %w", err)
+	}
 	if op := j.st.Op; op != nil {
 		e.resumed = true
 		e.log.Info("resuming interrupted operation", "stack", j.st.Name, "action", op.Action, "holder", op.Holder)

@@ -52,6 +52,8 @@ func registerSoftware(t *Types) {
 	t.m[TypeResourceChain] = chainType{}
 	t.m[TypeWaitConditionHandle] = waitHandleType{}
 	t.m[TypeWaitCondition] = waitConditionType{}
+	t.m[TypeSoftwareDeployment] = deploymentType{}
+	t.m[TypeStructuredDeployment] = deploymentType{structured: true}
 }
 
 var ioSchema = &Property{Type: TypeList, Default: []any{}}

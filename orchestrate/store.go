@@ -52,16 +52,17 @@ type opInfo struct {
 }
 
 type stackState struct {
-	Name      string               `json:"name"`
-	ID        string               `json:"id"`
-	Action    Action               `json:"action"`
-	Status    Status               `json:"status"`
-	Reason    string               `json:"reason,omitempty"`
-	Input     *Input               `json:"input,omitempty"` // of the last create/update
-	Good      *Input               `json:"good,omitempty"`  // of the last operation that completed
-	Op        *opInfo              `json:"op,omitempty"`    // the operation in progress
-	Resources map[string]*resState `json:"resources"`
-	Updated   time.Time            `json:"updated"`
+	Name      string                 `json:"name"`
+	ID        string                 `json:"id"`
+	Action    Action                 `json:"action"`
+	Status    Status                 `json:"status"`
+	Reason    string                 `json:"reason,omitempty"`
+	Input     *Input                 `json:"input,omitempty"` // of the last create/update
+	Good      *Input                 `json:"good,omitempty"`  // of the last operation that completed
+	Op        *opInfo                `json:"op,omitempty"`    // the operation in progress
+	Resources map[string]*resState   `json:"resources"`
+	Servers   map[string]*serverMeta `json:"servers,omitempty"` // software deployment metadata by server
+	Updated   time.Time              `json:"updated"`
 }
 
 type resState struct {
@@ -98,6 +99,7 @@ type record struct {
 	Status Status         `json:"status,omitempty"`
 	Reason string         `json:"reason,omitempty"`
 	Signal map[string]any `json:"signal,omitempty"` // sig
+	Meta   *serverMeta    `json:"meta,omitempty"`   // md
 	Time   time.Time      `json:"time"`
 }
 
@@ -121,6 +123,11 @@ func (st *stackState) apply(r *record) {
 		st.Resources[r.ID] = r.Res
 	case "del":
 		delete(st.Resources, r.ID)
+	case "md":
+		if st.Servers == nil {
+			st.Servers = map[string]*serverMeta{}
+		}
+		st.Servers[r.ID] = r.Meta
 	case "sig":
 		// Copy on write: readers may hold the previous resState.
 		if cur := st.Resources[r.ID]; cur != nil {
@@ -242,7 +249,7 @@ func decodeRecord(line []byte) (*record, error) {
 	switch {
 	case r.T == "snap" && r.Snap != nil, r.T == "begin" && r.Op != nil,
 		r.T == "res" && r.Res != nil && r.ID != "", r.T == "del" && r.ID != "", r.T == "end",
-		r.T == "sig" && r.ID != "" && r.Signal != nil:
+		r.T == "sig" && r.ID != "" && r.Signal != nil, r.T == "md" && r.ID != "" && r.Meta != nil:
 	default:
 		return nil, fmt.Errorf("malformed %q record", r.T)
 	}
@@ -270,6 +277,17 @@ func normalizeRecord(r *record) {
 	}
 	fix(r.Res)
 	r.Signal, _ = normalize(r.Signal).(map[string]any)
+	fixMeta := func(m *serverMeta) {
+		if m != nil {
+			m.Deployments, _ = normalize(m.Deployments).([]any)
+		}
+	}
+	fixMeta(r.Meta)
+	if r.Snap != nil {
+		for _, m := range r.Snap.Servers {
+			fixMeta(m)
+		}
+	}
 	if r.Snap != nil {
 		for _, rs := range r.Snap.Resources {
 			fix(rs)

@@ -87,9 +87,28 @@ func (e *Engine) Signal(ctx context.Context, resource string, body map[string]an
 		n = len(l)
 	}
 	e.j.mu.Unlock()
-	if r == nil || r.Type != TypeWaitConditionHandle || r.Status != StatusComplete {
-		return fmt.Errorf("%w: %s is not a signalable resource", ErrSignal, resource)
+	if r == nil {
+		return fmt.Errorf("%w: no resource %s", ErrSignal, resource)
 	}
+	switch {
+	case r.Type == TypeWaitConditionHandle && r.Status == StatusComplete:
+		sig, err := waitSignal(body, n)
+		if err != nil {
+			return err
+		}
+		return e.j.append(&record{T: "sig", ID: resource, Signal: sig})
+	case isDeployment(r.Type) && r.Status == StatusInProgress:
+		sig := map[string]any{}
+		for k, v := range body {
+			sig[k] = v
+		}
+		return e.j.append(&record{T: "sig", ID: resource, Signal: sig})
+	}
+	return fmt.Errorf("%w: %s (%s %s_%s) is not waiting for a signal", ErrSignal, resource, r.Type, r.Action, r.Status)
+}
+
+// waitSignal normalises a wait condition handle signal as Heat does.
+func waitSignal(body map[string]any, n int) (map[string]any, error) {
 	sig := map[string]any{}
 	for k, v := range body {
 		sig[k] = v
@@ -100,7 +119,7 @@ func (e *Engine) Signal(ctx context.Context, resource string, body map[string]an
 		status = "SUCCESS"
 	case "SUCCESS", "FAILURE":
 	default:
-		return fmt.Errorf("%w: status must be SUCCESS or FAILURE, got %q", ErrSignal, status)
+		return nil, fmt.Errorf("%w: status must be SUCCESS or FAILURE, got %q", ErrSignal, status)
 	}
 	sig["status"] = status
 	if id, ok := sig["id"]; !ok || id == nil {
@@ -114,7 +133,7 @@ func (e *Engine) Signal(ctx context.Context, resource string, body map[string]an
 	if _, ok := sig["data"]; !ok {
 		sig["data"] = nil
 	}
-	return e.j.append(&record{T: "sig", ID: resource, Signal: sig})
+	return sig, nil
 }
 
 // SignalHandler serves POST {prefix}/{token} with a JSON signal body, for
@@ -122,15 +141,15 @@ func (e *Engine) Signal(ctx context.Context, resource string, body map[string]an
 // unknown token is 404.
 func (e *Engine) SignalHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			http.Error(w, "POST a JSON signal", http.StatusMethodNotAllowed)
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			http.Error(w, "POST or PUT a JSON signal", http.StatusMethodNotAllowed)
 			return
 		}
 		token := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 		e.j.mu.Lock()
 		resource := ""
 		for id, res := range e.j.st.Resources {
-			if res.Type == TypeWaitConditionHandle && token != "" && res.State.Data["token"] == token {
+			if (res.Type == TypeWaitConditionHandle || isDeployment(res.Type)) && token != "" && res.State.Data["token"] == token {
 				resource = id
 			}
 		}
