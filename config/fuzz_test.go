@@ -2,7 +2,9 @@ package config
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeJSON checks that whatever DecodeJSON accepts, AppendJSON
@@ -102,6 +104,28 @@ func FuzzMerge(f *testing.F) {
 			if _, isObj := want.(*Object); !isObj && !bytes.Equal(AppendJSON(nil, got), AppendJSON(nil, want)) {
 				t.Fatalf("key %q: got %s, want src's %s", k, AppendJSON(nil, got), AppendJSON(nil, want))
 			}
+		}
+	})
+}
+
+// FuzzMustacheFastPath checks that the tag scanner's fast path parses every
+// template exactly as pystache's regular expression alone does.
+func FuzzMustacheFastPath(f *testing.F) {
+	for _, tm := range mustacheCases {
+		f.Add(tm)
+	}
+	f.Add("{{ }}{{#}}{{# }}{{#\u00a0x\u2028}}{{a}}}{{{b}}}{{=<% %>=}}<%c%>")
+	f.Fuzz(func(t *testing.T, tmpl string) {
+		if !utf8.ValidString(tmpl) {
+			return // Render refuses it before parsing
+		}
+		fast, ferr := parseMustacheWith(tmpl, defaultDelims, false)
+		slow, serr := parseMustacheWith(tmpl, defaultDelims, true)
+		if (ferr == nil) != (serr == nil) || (ferr != nil && ferr.Error() != serr.Error()) {
+			t.Fatalf("errors differ: fast %v, regexp %v", ferr, serr)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("trees differ:\nfast   %+v\nregexp %+v", fast, slow)
 		}
 	})
 }

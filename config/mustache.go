@@ -160,9 +160,9 @@ var tagREs sync.Map // delims → *regexp.Regexp
 // tagRE returns pystache's tag regular expression for the delimiters,
 // anchored at the start (see parseMustache for why that is equivalent to
 // pystache's unanchored search).
-func tagRE(d delims) *regexp.Regexp {
+func tagRE(d delims) (*regexp.Regexp, error) {
 	if re, ok := tagREs.Load(d); ok {
-		return re.(*regexp.Regexp)
+		return re.(*regexp.Regexp), nil
 	}
 	s := pySpace + `*`
 	pat := `\A([ \t]*)` + regexp.QuoteMeta(d.open) + s + `(?:` +
@@ -170,9 +170,12 @@ func tagRE(d delims) *regexp.Regexp {
 		`(\{)` + s + `([^\n]+?)` + s + `\}|` +
 		`([!>&/#^]?)` + s + `((?s:.)+?)` +
 		`)` + s + regexp.QuoteMeta(d.close)
-	re := regexp.MustCompile(pat)
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return nil, err
+	}
 	tagREs.Store(d, re)
-	return re
+	return re, nil
 }
 
 type openSection struct {
@@ -190,44 +193,46 @@ type openSection struct {
 // delimiter with strings.Index and try the pattern anchored there, moving to
 // the next delimiter when it does not match, exactly as the search would.
 func parseMustache(tmpl string, d delims) ([]mnode, *TemplateError) {
+	return parseMustacheWith(tmpl, d, false)
+}
+
+// parseMustacheWith is parseMustache; regexOnly turns off matchTag's fast
+// path (the tests compare both).
+func parseMustacheWith(tmpl string, d delims, regexOnly bool) ([]mnode, *TemplateError) {
+	re, rerr := tagRE(d)
+	if rerr != nil {
+		return nil, &TemplateError{Err: fmt.Errorf("invalid delimiters %q %q: %w", d.open, d.close, rerr)}
+	}
 	var (
 		cur     []mnode
 		stack   []openSection
 		start   int
-		re      = tagRE(d)
 		openTag = d.open
 	)
+	lastClose := strings.LastIndex(tmpl, d.close)
 	for pos := start; ; {
 		i := strings.Index(tmpl[pos:], openTag)
 		if i < 0 {
 			break
 		}
 		at := pos + i
+		if lastClose < at+len(openTag) {
+			// No closing delimiter after this opening one: no tag can
+			// match from here on, and the rest is text. (This keeps
+			// templates with many unmatched openings linear.)
+			break
+		}
 		w := at
 		for w > start && (tmpl[w-1] == ' ' || tmpl[w-1] == '\t') {
 			w--
 		}
-		m := re.FindStringSubmatchIndex(tmpl[w:])
-		if m == nil {
+		tagType, key, end, ok := matchTag(tmpl, w, at, d, re, regexOnly)
+		if !ok {
 			pos = at + 1
 			continue
 		}
-		matchIndex, endIndex := w, w+m[1]
-		group := func(n int) (string, bool) {
-			if m[2*n] < 0 {
-				return "", false
-			}
-			return tmpl[w+m[2*n] : w+m[2*n+1]], true
-		}
-		whitespace, _ := group(1)
-		var tagType, key string
-		if _, ok := group(2); ok {
-			tagType, key = "=", must(group(3))
-		} else if _, ok := group(4); ok {
-			tagType, key = "&", must(group(5))
-		} else {
-			tagType, key = must(group(6)), must(group(7))
-		}
+		matchIndex, endIndex := w, end
+		whitespace := tmpl[w:at]
 		beginsLine := matchIndex == 0 || tmpl[matchIndex-1] == '\n' || tmpl[matchIndex-1] == '\r'
 		endsLine := endIndex == len(tmpl) || tmpl[endIndex] == '\n' || tmpl[endIndex] == '\r'
 		interpolating := tagType == "" || tagType == "&"
@@ -274,7 +279,12 @@ func parseMustache(tmpl string, d delims) ([]mnode, *TemplateError) {
 				return nil, &TemplateError{Line: line, Err: fmt.Errorf("invalid delimiter change %q: want two delimiters separated by white space", key)}
 			}
 			d = delims{parts[0], parts[1]}
-			re, openTag = tagRE(d), d.open
+			var err error
+			if re, err = tagRE(d); err != nil {
+				return nil, &TemplateError{Line: line, Err: fmt.Errorf("invalid delimiters %q: %w", key, err)}
+			}
+			openTag = d.open
+			lastClose = strings.LastIndex(tmpl, d.close)
 		case ">":
 			cur = append(cur, mnode{kind: nPartial, text: key, indent: whitespace})
 		default: // "" and "&"
@@ -291,6 +301,80 @@ func parseMustache(tmpl string, d delims) ([]mnode, *TemplateError) {
 		cur = append(cur, mnode{kind: nText, text: tmpl[start:]})
 	}
 	return cur, nil
+}
+
+// matchTag matches pystache's tag pattern anchored at w, where the run of
+// blanks tmpl[w:at] precedes the opening delimiter at at. It returns the tag
+// type ("" for a variable, or one of = & ! > / # ^), the key and the end of
+// the match.
+//
+// The common tags take a fast path that finds the same match as the regular
+// expression without running it: after the opening delimiter and maximal
+// white space, a tag character or none, more white space, then the key is
+// the shortest non-empty text followed by white space and the closing
+// delimiter. Because a delimiter never starts with white space, that key
+// ends where the white space before the first closing delimiter (after the
+// key's first character) begins, which is the first match the regexp's
+// backtracking order reaches. Delimiter changes, triple mustaches and tags
+// whose key would be empty take the regexp.
+func matchTag(tmpl string, w, at int, d delims, re *regexp.Regexp, regexOnly bool) (tagType, key string, end int, ok bool) {
+	if !regexOnly {
+		i := skipPySpace(tmpl, at+len(d.open))
+		if i < len(tmpl) && tmpl[i] != '=' && tmpl[i] != '{' {
+			switch tmpl[i] {
+			case '!', '>', '&', '/', '#', '^':
+				tagType = tmpl[i : i+1]
+				i = skipPySpace(tmpl, i+1)
+			}
+			if i < len(tmpl) {
+				_, size := utf8.DecodeRuneInString(tmpl[i:])
+				if c := strings.Index(tmpl[i+size:], d.close); c >= 0 {
+					c += i + size
+					k := c
+					for k > i+size {
+						r, sz := utf8.DecodeLastRuneInString(tmpl[:k])
+						if !isPySpace(r) {
+							break
+						}
+						k -= sz
+					}
+					return tagType, tmpl[i:k], c + len(d.close), true
+				}
+			}
+		}
+	}
+	m := re.FindStringSubmatchIndex(tmpl[w:])
+	if m == nil {
+		return "", "", 0, false
+	}
+	group := func(n int) (string, bool) {
+		if m[2*n] < 0 {
+			return "", false
+		}
+		return tmpl[w+m[2*n] : w+m[2*n+1]], true
+	}
+	switch {
+	case m[4] >= 0:
+		tagType, key = "=", must(group(3))
+	case m[8] >= 0:
+		tagType, key = "&", must(group(5))
+	default:
+		tagType, key = must(group(6)), must(group(7))
+	}
+	return tagType, key, w + m[1], true
+}
+
+// skipPySpace returns the index of the first character at or after i that
+// is not Python white space.
+func skipPySpace(s string, i int) int {
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !isPySpace(r) {
+			break
+		}
+		i += size
+	}
+	return i
 }
 
 func must(s string, _ bool) string { return s }
