@@ -22,6 +22,7 @@ import (
 // same templates, same recording script: the rendered files, what the
 // script saw, the cache and the exit status must be the same.
 func TestAgentModeDifferential(t *testing.T) {
+	t.Parallel()
 	bins := peertest.Look(t, "os-collect-config", "os-refresh-config", "os-apply-config", "dib-run-parts")
 	occ, oac := bins[0], bins[2]
 	root := t.TempDir()

@@ -33,6 +33,7 @@ type step struct {
 
 type workdir struct {
 	root, cache, backup, local, calls, exitFile string
+	url                                         string // of srv
 	srv                                         *metaServer
 }
 
@@ -75,7 +76,7 @@ func newWorkdir(t *testing.T) *workdir {
 	if err := os.WriteFile(filepath.Join(root, "cmd.sh"), []byte("#!/bin/sh\necho \"$OS_CONFIG_FILES\" >> "+w.calls+"\nexit $(cat "+w.exitFile+")\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("TEST_REQUEST_URL", srv.URL+"/metadata")
+	w.url = srv.URL + "/metadata"
 	return w
 }
 
@@ -138,7 +139,7 @@ func (w *workdir) snapshot(t *testing.T, code int, stdout string) snapshot {
 
 func (w *workdir) commonArgs(s step) []string {
 	args := []string{"--cachedir", w.cache, "--backup-cachedir", w.backup, "--local-path", w.local,
-		"--request-metadata-url", os.Getenv("TEST_REQUEST_URL")}
+		"--request-metadata-url", w.url}
 	if !s.print {
 		args = append(args, "--command", filepath.Join(w.root, "cmd.sh"))
 	}
@@ -196,6 +197,7 @@ func noop(*testing.T, *workdir) {}
 const noProxy = "no_proxy=127.0.0.1,localhost"
 
 func TestLocalDifferential(t *testing.T) {
+	t.Parallel()
 	runScenario(t, []step{
 		{name: "first", setup: func(t *testing.T, w *workdir) {
 			w.writeLocal(t, "10-a.json", `{"a": 1, "b": {"c": [1, 2.5, "x\u00e9"]}}`)
@@ -242,6 +244,7 @@ const deployments = `{"os-collect-config": {"request": {"metadata_url": "x"}},
  ]}`
 
 func TestRequestDifferential(t *testing.T) {
+	t.Parallel()
 	runScenario(t, []step{
 		{name: "first", setup: func(t *testing.T, w *workdir) {
 			w.srv.set(200, deployments, false)
@@ -271,6 +274,7 @@ func TestRequestDifferential(t *testing.T) {
 
 // Usage errors and the simple flags exit as the original.
 func TestFlagsDifferential(t *testing.T) {
+	t.Parallel()
 	occ := peertest.Look(t, "os-collect-config")[0]
 	cases := [][]string{
 		{"--version"},
