@@ -170,7 +170,8 @@ func LoadMetadata(paths []string) (*Object, error) {
 			return nil, &MetadataError{Path: p, Err: fmt.Errorf("could not parse metadata file: %w", err)}
 		}
 		if obj, ok := v.(*Object); ok {
-			Merge(md, obj)
+			// The decoded tree is ours alone: merge it without copying.
+			merge(md, obj, false)
 		}
 	}
 	return md, nil
@@ -182,16 +183,23 @@ func LoadMetadata(paths []string) (*Object, error) {
 // null is stored, not deleted). Existing keys keep their position and new
 // keys are appended. Objects taken from src are copied, so later merges
 // never modify src.
-func Merge(dst, src *Object) {
+func Merge(dst, src *Object) { merge(dst, src, true) }
+
+// merge is Merge; with copy false, values of src are moved into dst rather
+// than copied, for a src nobody else holds.
+func merge(dst, src *Object, copy bool) {
 	for _, k := range src.Keys() {
 		sv := src.vals[k]
 		if so, ok := sv.(*Object); ok {
 			if do, ok := dst.vals[k].(*Object); ok {
-				Merge(do, so)
+				merge(do, so, copy)
 				continue
 			}
 		}
-		dst.Set(k, Clone(sv))
+		if copy {
+			sv = Clone(sv)
+		}
+		dst.Set(k, sv)
 	}
 }
 
