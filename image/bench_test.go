@@ -110,3 +110,47 @@ func BenchmarkMinbase(b *testing.B) {
 	// The same plus the digests our manifest carries.
 	b.Run("classic+sha256sum", func(b *testing.B) { classic(b, true) })
 }
+
+// BenchmarkQcow2 converts the minbase image's 1 GiB raw to qcow2: our
+// WriteQcow2 beside qemu-img convert.
+//
+//	go test -run '^$' -bench Qcow2 -benchtime 5x ./image
+func BenchmarkQcow2(b *testing.B) {
+	root := benchRootfs(b)
+	spec := &Spec{Name: "minbase", SourceDateEpoch: 1700000000}
+	dir := b.TempDir()
+	a, err := Build(context.Background(), spec, DirSource{Path: root}, dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw := a.Path(a.Raw)
+	b.Run("tripleo", func(b *testing.B) {
+		for b.Loop() {
+			out := filepath.Join(b.TempDir(), "x.qcow2")
+			src, err := os.Open(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			dst, err := os.Create(out)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := WriteQcow2(context.Background(), dst, src, nil); err != nil {
+				b.Fatal(err)
+			}
+			src.Close()
+			dst.Close()
+		}
+	})
+	b.Run("qemu-img", func(b *testing.B) {
+		if _, err := exec.LookPath("qemu-img"); err != nil {
+			b.Skip("qemu-img not installed")
+		}
+		for b.Loop() {
+			out := filepath.Join(b.TempDir(), "x.qcow2")
+			if o, err := exec.Command("qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, out).CombinedOutput(); err != nil {
+				b.Fatalf("%v: %s", err, o)
+			}
+		}
+	})
+}

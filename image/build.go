@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -124,7 +125,7 @@ func Build(ctx context.Context, spec *Spec, src Source, outDir string, opts *Opt
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	b := &builder{spec: spec.normalized(), start: time.Now(), tools: map[string]string{}, outDir: outDir}
+	b := &builder{spec: spec.normalized(), start: time.Now(), tools: map[string]string{"go-diskfs": diskfsVersion()}, outDir: outDir}
 	if opts != nil {
 		b.opts = *opts
 	}
@@ -341,4 +342,17 @@ func emptyDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// diskfsVersion is the go-diskfs module version linked in, for the
+// manifest.
+func diskfsVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/diskfs/go-diskfs" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
 }

@@ -311,6 +311,22 @@ func synthArtifact(t *testing.T) *Artifact {
 	return synthArt
 }
 
+var (
+	synthReadOnce sync.Once
+	synthRead     map[string]fsEntry
+)
+
+// synthContent is readExt4 of synthArtifact's root, read once.
+func synthContent(t *testing.T) map[string]fsEntry {
+	t.Helper()
+	a := synthArtifact(t)
+	synthReadOnce.Do(func() { synthRead = readExt4(t, a.Path(a.Raw), a.Manifest.Disk.Partitions[1].Start) })
+	if synthRead == nil {
+		t.Fatal("reading the shared image failed")
+	}
+	return synthRead
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if sharedDir != "" {

@@ -1,8 +1,10 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +64,17 @@ func TestExt4GoFallback(t *testing.T) {
 	bad.Add(Entry{Path: "usr/bin/ash", HardLink: "usr/bin/busybox"})
 	if _, err := Build(t.Context(), spec, bad, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "not supported by the go-diskfs ext4 writer") {
 		t.Errorf("hard links/devices accepted: %v", err)
+	}
+}
+
+func TestMissingToolIsClear(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	out := t.TempDir()
+	_, err := Build(t.Context(), smallSpec("notool"), plainTree(), out, nil)
+	if !errors.Is(err, ErrToolMissing) || !strings.Contains(err.Error(), "mkfs.ext4") || !strings.Contains(err.Error(), "e2fsprogs") {
+		t.Errorf("missing mkfs.ext4: %v", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*")); len(m) != 0 {
+		t.Errorf("failed build left %v", m)
 	}
 }
