@@ -97,6 +97,9 @@
 //     rewrote every file on every run.
 //   - Executable templates are killed after config.DefaultExecTimeout (one
 //     minute) and the run fails; the original waited forever.
+//   - SIGINT or SIGTERM cancels the run: a running executable template is
+//     killed, nothing is written, and the command exits 1. The original died
+//     on the spot and left the template's process running.
 //
 // The differential tests in this directory run every case under
 // testdata/diff through both the real /usr/bin/os-apply-config and this
