@@ -98,8 +98,10 @@
 //   - Executable templates are killed after config.DefaultExecTimeout (one
 //     minute) and the run fails; the original waited forever.
 //   - SIGINT or SIGTERM cancels the run: a running executable template is
-//     killed, nothing is written, and the command exits 1. The original died
-//     on the spot and left the template's process running.
+//     killed, nothing is written, and the command exits 1 (once the final
+//     renames have begun they complete, and the run succeeds). The
+//     original died on the spot, possibly midway through writing, and left
+//     the template's process running.
 //
 // The differential tests in this directory run every case under
 // testdata/diff through both the real /usr/bin/os-apply-config and this
