@@ -31,6 +31,32 @@
 // [WriteImage] streams an image to a node's disk, sparse-aware and
 // verified.
 //
+// # Staging and privileges
+//
+// The root tree is staged in a temporary directory beside the outputs. A
+// [DirSource] is hard-linked into it when no element hook will run (the
+// build replaces the files it changes and never writes into one, so the
+// source is left untouched) and copied otherwise. Without root, owners,
+// setuid bits and device nodes that the staging tree cannot hold become
+// [Fixup]s that [Ext4Mkfs] applies inside the filesystem with debugfs
+// (use a [TarSource] or a [Tree] to carry foreign owners); [Squashfs] and
+// [Ext4Go] refuse them. A missing program is an error wrapping
+// [ErrToolMissing] that names the Debian package to install.
+//
+// # Performance
+//
+// On the 2-core development machine, from a debootstrap --variant=minbase
+// tree (6.7k entries), a 1 GiB raw + qcow2 + manifest build takes about
+// 2 s, against about 2.5 s for the classic chain (mkfs.ext4 -d,
+// mkfs.vfat, sfdisk, dd, qemu-img convert) that makes no digest, and 12 s
+// for that chain with sha256sum; [WriteQcow2] converts the 1 GiB raw in
+// 0.14 s (qemu-img convert: 0.2-0.8 s). Run
+//
+//	go test -run '^$' -bench 'Minbase|Qcow2' -benchtime 3x ./image
+//
+// (the benchmark makes the minbase tree on first use, as root, with
+// debootstrap).
+//
 // # go-diskfs v1.9.4 bugs worked around here
 //
 // These are bugs of github.com/diskfs/go-diskfs v1.9.4 (not vendored or
@@ -62,6 +88,20 @@
 //     used ([Squashfs] runs mksquashfs).
 //  6. GPT: a Partition with Index 0 is rejected when writing ("invalid
 //     index 0"); indexes must be set explicitly, 1-based.
+//  7. FAT32 and ext4: paths must be io/fs paths ("EFI/BOOT", not
+//     "/EFI/BOOT") for ReadDir and the ext4 writer, while fat32 Mkdir and
+//     OpenFile accept both; we pass io/fs paths everywhere we read.
+//
+// # e2fsprogs 1.47.0 quirks worked around here
+//
+//   - E2FSPROGS_FAKE_TIME=0 means "no fake time", so at SOURCE_DATE_EPOCH
+//     0 the superblocks (primary and backups) and the bad-blocks inode
+//     got the wall clock: normalizeExt4 sets them for every epoch.
+//   - mkfs.ext4 -d copies atime and ctime from the staging tree, and ctime
+//     cannot be set from user space: normalizeExt4 sets every inode's
+//     times and recomputes its checksum.
+//   - debugfs "mknod /dir/name" does not link the node into /dir: fixups
+//     cd into the directory first.
 //
 // No Go qcow2 library is served by the module proxy here, hence
 // [WriteQcow2].
