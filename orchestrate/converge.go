@@ -108,6 +108,13 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	if err != nil {
 		return fail(fmt.Errorf("properties: %w", err))
 	}
+	if isDeploymentGroup(typName) {
+		ch, err := o.deploymentGroupRun(ctx, s, t, typName, pm, md)
+		if err != nil {
+			return fail(err)
+		}
+		return ch, nil
+	}
 	if isDeployment(typName) {
 		if err := o.deployment(ctx, s, typName, pm, md); err != nil {
 			return fail(err)

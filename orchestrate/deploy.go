@@ -398,3 +398,106 @@ func (e *Engine) publishAll() error {
 	}
 	return nil
 }
+
+// Deployment group types: one deployment per server of the servers map.
+const (
+	TypeSoftwareDeployments   = "OS::Heat::SoftwareDeploymentGroup"
+	TypeStructuredDeployments = "OS::Heat::StructuredDeploymentGroup"
+	// Older names of the same types.
+	typeSoftwareDeploymentsOld   = "OS::Heat::SoftwareDeployments"
+	typeStructuredDeploymentsOld = "OS::Heat::StructuredDeployments"
+)
+
+func isDeploymentGroup(t string) bool {
+	switch t {
+	case TypeSoftwareDeployments, TypeStructuredDeployments, typeSoftwareDeploymentsOld, typeStructuredDeploymentsOld:
+		return true
+	}
+	return false
+}
+
+type deploymentGroupType struct {
+	groupType
+	member deploymentType
+}
+
+func (d deploymentGroupType) Schema() *Schema {
+	s := d.member.Schema()
+	props := map[string]*Property{}
+	for k, v := range s.Properties {
+		props[k] = v
+	}
+	delete(props, "server")
+	props["servers"] = &Property{Type: TypeMap, Required: true, UpdateAllowed: true}
+	return &Schema{Properties: props, Attributes: map[string]string{
+		"deploy_stdouts": "", "deploy_stderrs": "", "deploy_status_codes": ""}}
+}
+
+func registerDeploymentGroups(t *Types) {
+	sw := deploymentGroupType{member: deploymentType{}}
+	st := deploymentGroupType{member: deploymentType{structured: true}}
+	t.m[TypeSoftwareDeployments], t.m[typeSoftwareDeploymentsOld] = sw, sw
+	t.m[TypeStructuredDeployments], t.m[typeStructuredDeploymentsOld] = st, st
+}
+
+// deploymentGroupRun expands a deployment group into one deployment per
+// server, named by the servers map's keys.
+func (o *op) deploymentGroupRun(ctx context.Context, s *spec, t *task, typName string, props map[string]any, md any) ([]*task, error) {
+	servers, _ := props["servers"].(map[string]any)
+	mtype := TypeSoftwareDeployment
+	if typName == TypeStructuredDeployments || typName == typeStructuredDeploymentsOld {
+		mtype = TypeStructuredDeployment
+	}
+	names := sortedNames(servers)
+	cur := o.current(s.id)
+	g := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md,
+		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
+	action := ActionCreate
+	if cur != nil {
+		g.Key, g.Gen, g.State = cur.Key, cur.Gen, cur.State
+		action = ActionUpdate
+	} else {
+		g.Key, g.Gen = o.key(s.id, 1), 1
+		g.State = State{PhysicalID: keyID(g.Key)}
+	}
+	nl := make([]any, len(names))
+	for i, n := range names {
+		nl[i] = n
+	}
+	g.State.Data = map[string]any{"members": nl}
+	unchanged := cur != nil && cur.Status == StatusComplete && hot.Equal(cur.Properties, props)
+	if !unchanged {
+		g.Action, g.Status = action, StatusInProgress
+		if err := o.record(g); err != nil {
+			return nil, err
+		}
+		o.resEvent(g, action, StatusInProgress, "state changed")
+	}
+	finish := func(context.Context) error {
+		if unchanged {
+			return nil
+		}
+		return o.outcome(g, action, nil, nil)
+	}
+	var children []*task
+	for i, n := range names {
+		mp := map[string]any{}
+		for k, v := range props {
+			if k != "servers" {
+				mp[k] = hot.Clone(v)
+			}
+		}
+		mp["server"] = servers[n]
+		if _, ok := mp["name"]; !ok {
+			mp["name"] = n
+		}
+		ms := &spec{id: s.id + "/" + n, scope: n, typ: mtype, props: mp, requires: []string{},
+			parent: s.id, index: i, deletionPolicy: "Delete", sc: s.sc}
+		children = append(children, o.newTask(ms))
+	}
+	if len(children) == 0 {
+		return nil, finish(ctx)
+	}
+	t.join = finish
+	return children, nil
+}

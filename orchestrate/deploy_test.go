@@ -190,3 +190,59 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+func TestStructuredDeploymentGroup(t *testing.T) {
+	h := newHarness(t)
+	pub := &docs{}
+	var e *Engine
+	e, err := Open(t.Context(), filepath.Join(h.dir, "g.state"), &Options{Types: h.types, Metadata: pub,
+		Events: func(ev Event) {
+			if strings.HasPrefix(ev.ResourceName, "deps/") && ev.Status == StatusInProgress {
+				go e.Signal(t.Context(), ev.ResourceName, map[string]any{
+					"deploy_stdout": "ok " + ev.ResourceName, "deploy_status_code": 0})
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	err = e.Create(t.Context(), "g", &Input{TemplateFile: "g.yaml", Template: `heat_template_version: queens
+resources:
+  a: {type: OS::Heat::DeployedServer, properties: {name: a}}
+  b: {type: OS::Heat::DeployedServer, properties: {name: b}}
+  config:
+    type: OS::Heat::StructuredConfig
+    properties:
+      group: hiera
+      config: {datafiles: {common: {mapped_data: {ntp: {get_input: ntp_servers}}}}}
+  deps:
+    type: OS::Heat::StructuredDeploymentGroup
+    properties:
+      config: {get_resource: config}
+      servers: {a: {get_resource: a}, b: {get_resource: b}}
+      input_values: {ntp_servers: [pool.ntp.org]}
+outputs:
+  stdouts: {value: {get_attr: [deps, deploy_stdouts]}}
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := e.Outputs(t.Context())
+	if got := out["stdouts"].(map[string]any); got["a"] != "ok deps/a" || got["b"] != "ok deps/b" {
+		t.Errorf("stdouts = %v", out["stdouts"])
+	}
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	if len(pub.m) != 2 {
+		t.Fatalf("%d server documents", len(pub.m))
+	}
+	for _, b := range pub.m {
+		var doc map[string]any
+		json.Unmarshal(b, &doc)
+		d := doc["deployments"].([]any)[0].(map[string]any)
+		cfg, _ := json.Marshal(d["config"])
+		if string(cfg) != `{"datafiles":{"common":{"mapped_data":{"ntp":["pool.ntp.org"]}}}}` || d["group"] != "hiera" {
+			t.Errorf("structured config = %s (%v)", cfg, d["group"])
+		}
+	}
+}

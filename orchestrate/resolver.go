@@ -76,12 +76,15 @@ func attribute(j *journal, types *Types, name, attr string, path []any) (any, er
 	if c.Type == TypeResourceGroup || c.Type == TypeResourceChain {
 		return groupAttribute(j, types, c, attr, path)
 	}
+	if isDeploymentGroup(c.Type) {
+		return deploymentGroupAttribute(j, types, c, attr, path)
+	}
 	if attr == "" {
 		return hot.WalkPath(c.State.Attributes, path)
 	}
 	v, ok := c.State.Attributes[attr]
 	if !ok {
-		if rt, err := types.Lookup(c.Type); err == nil && !hot.IsTemplatePath(c.Type) {
+		if rt, err := types.Lookup(c.Type); err == nil && !hot.IsTemplatePath(c.Type) && !isDeployment(c.Type) {
 			s := rt.Schema()
 			if _, declared := s.Attributes[attr]; !declared && !s.AnyProperties && attr != "show" {
 				return nil, fmt.Errorf("%w: the referenced attribute (%s %s) is incorrect", ErrInvalid, name, attr)
@@ -163,4 +166,23 @@ func groupAttribute(j *journal, types *Types, g *resState, attr string, path []a
 		l[i] = v
 	}
 	return l, nil
+}
+
+// deploymentGroupAttribute maps each member's attribute by server name:
+// deploy_stdouts, deploy_stderrs, deploy_status_codes, and any output name.
+func deploymentGroupAttribute(j *journal, types *Types, g *resState, attr string, path []any) (any, error) {
+	member := map[string]string{"deploy_stdouts": "deploy_stdout", "deploy_stderrs": "deploy_stderr",
+		"deploy_status_codes": "deploy_status_code"}[attr]
+	if member == "" {
+		member = attr
+	}
+	out := map[string]any{}
+	for _, m := range membersOf(j, g.Name) {
+		v, err := attribute(j, types, m.Name, member, nil)
+		if err != nil {
+			return nil, err
+		}
+		out[strings.TrimPrefix(m.Name, g.Name+"/")] = v
+	}
+	return hot.WalkPath(out, path)
 }

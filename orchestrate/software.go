@@ -54,6 +54,7 @@ func registerSoftware(t *Types) {
 	t.m[TypeWaitCondition] = waitConditionType{}
 	t.m[TypeSoftwareDeployment] = deploymentType{}
 	t.m[TypeStructuredDeployment] = deploymentType{structured: true}
+	registerDeploymentGroups(t)
 }
 
 var ioSchema = &Property{Type: TypeList, Default: []any{}}
