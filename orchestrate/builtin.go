@@ -195,6 +195,9 @@ func number(v any) (float64, bool) {
 	return 0, false
 }
 
+// errTestFailed is Heat's own message for a failing TestResource.
+//
+//lint:ignore ST1005 Heat's exact text, which users grep for
 var errTestFailed = errors.New("Test Resource failed")
 
 func (t testResourceType) Create(ctx context.Context, r *Request) (*State, error) {

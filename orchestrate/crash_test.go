@@ -59,6 +59,9 @@ func TestCrashHelper(t *testing.T) {
 	}
 	tmpl := os.Getenv("ORCHESTRATE_CRASH_TEMPLATE")
 	in := &Input{TemplateFile: "twenty.yaml", Template: tmpl}
+	if m := os.Getenv("ORCHESTRATE_CRASH_MEMBER"); m != "" {
+		in.Files = map[string]string{"member.yaml": m}
+	}
 	if os.Getenv("ORCHESTRATE_CRASH_OP") == "create" {
 		err = e.Create(t.Context(), "crash", in)
 	} else {
@@ -71,10 +74,15 @@ func TestCrashHelper(t *testing.T) {
 
 func runCrashChild(t *testing.T, dir, op, tmpl string, at uint64) (crashed bool) {
 	t.Helper()
+	return runCrashChildFiles(t, dir, op, tmpl, "", at)
+}
+
+func runCrashChildFiles(t *testing.T, dir, op, tmpl, member string, at uint64) (crashed bool) {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrashHelper$")
 	// GORACE: the race detector otherwise sleeps a second at each exit.
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "ORCHESTRATE_CRASH_DIR="+dir, "ORCHESTRATE_CRASH_OP="+op,
-		"ORCHESTRATE_CRASH_TEMPLATE="+tmpl, fmt.Sprintf("ORCHESTRATE_CRASH_AT=%d", at))
+		"ORCHESTRATE_CRASH_TEMPLATE="+tmpl, "ORCHESTRATE_CRASH_MEMBER="+member, fmt.Sprintf("ORCHESTRATE_CRASH_AT=%d", at))
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == crashExit {
@@ -90,6 +98,11 @@ func runCrashChild(t *testing.T, dir, op, tmpl string, at uint64) (crashed bool)
 // checks the invariants: the stack completed, 20 servers exist, and the
 // plug-in's Create was called exactly once per idempotency key.
 func reopenAndCheck(t *testing.T, dir, wantState string, wantKeys int) {
+	t.Helper()
+	reopenAndCheckN(t, dir, wantState, wantKeys, 20, 20)
+}
+
+func reopenAndCheckN(t *testing.T, dir, wantState string, wantKeys, wantResources, wantServers int) {
 	t.Helper()
 	cloud, err := NewSimCloud(filepath.Join(dir, "cloud"))
 	if err != nil {
@@ -109,7 +122,7 @@ func reopenAndCheck(t *testing.T, dir, wantState string, wantKeys int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.State() != wantState || len(info.Resources) != 20 {
+	if info.State() != wantState || len(info.Resources) != wantResources {
 		t.Fatalf("after resume: %s (%s), %d resources", info.State(), info.Reason, len(info.Resources))
 	}
 	calls, err := cloud.CreateCalls()
@@ -121,7 +134,7 @@ func reopenAndCheck(t *testing.T, dir, wantState string, wantKeys int) {
 			t.Errorf("Create called %d times for %s", n, k)
 		}
 	}
-	if len(calls) != wantKeys || cloud.Servers() != 20 {
+	if len(calls) != wantKeys || cloud.Servers() != wantServers {
 		t.Errorf("%d keys created, %d servers exist", len(calls), cloud.Servers())
 	}
 }
@@ -192,6 +205,53 @@ func TestCrashDuringUpdate(t *testing.T) {
 			t.Fatalf("record %d: the child did not crash", at)
 		}
 		reopenAndCheck(t, dir, "UPDATE_COMPLETE", 24)
+		if t.Failed() {
+			t.Fatalf("crash after record %d of %d", at, total)
+		}
+	}
+}
+
+// TestCrashDuringNestedGroupCreate kills the engine at each record of the
+// create of a group of template resources (nested stacks in the flat graph).
+func TestCrashDuringNestedGroupCreate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns one process per journal record")
+	}
+	member := `heat_template_version: rocky
+parameters:
+  index: {type: number}
+resources:
+  a: {type: Sim::Server, properties: {image: img, name: {list_join: [-, [a, {get_param: index}]]}}}
+  b: {type: Sim::Server, depends_on: a, properties: {image: img}}
+  c: {type: OS::Heat::Value, properties: {value: {get_attr: [b, first_address]}}}
+outputs:
+  address: {value: {get_attr: [c, value]}}
+`
+	tmpl := `heat_template_version: rocky
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: 3
+      resource_def: {type: member.yaml, properties: {index: "%index%"}}
+`
+	dir0 := t.TempDir()
+	if runCrashChildFiles(t, dir0, "create", tmpl, member, 0) {
+		t.Fatal("crashed without a crash point")
+	}
+	j, err := openJournal(filepath.Join(dir0, "stack.state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := j.seq
+	j.close()
+	// group + 3 members × (parent + a + b + c) = 13 resources, 6 servers.
+	for at := uint64(2); at < total; at++ {
+		dir := t.TempDir()
+		if !runCrashChildFiles(t, dir, "create", tmpl, member, at) {
+			t.Fatalf("record %d: the child did not crash", at)
+		}
+		reopenAndCheckN(t, dir, "CREATE_COMPLETE", 6, 13, 6)
 		if t.Failed() {
 			t.Fatalf("crash after record %d of %d", at, total)
 		}

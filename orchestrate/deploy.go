@@ -174,6 +174,7 @@ func (o *op) deployOutcome(r *resState, action Action, data map[string]any, sig 
 	if f, ok := number(code); ok && f != 0 || code != nil && !ok && fmt.Sprint(code) != "0" {
 		stderr := fmt.Sprint(attrs["deploy_stderr"])
 		r.State.Attributes = attrs
+		//lint:ignore ST1005 Heat's exact text, which users grep for
 		return o.outcome(r, action, nil, fmt.Errorf("Deployment to server failed: deploy_status_code : Deployment exited with non-zero status code: %s: %s",
 			hot.PyStr(code), strings.TrimSpace(stderr)))
 	}
