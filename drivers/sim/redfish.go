@@ -131,7 +131,8 @@ func (s *RedfishService) Requests() int {
 }
 
 // SetResetTypes sets the ResetType values m's system advertises (and
-// accepts); nil restores DefaultResetTypes.
+// accepts); nil restores DefaultResetTypes, and an empty list advertises
+// none (the annotation is left out) while accepting the default ones.
 func (s *RedfishService) SetResetTypes(m *Machine, types []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -496,6 +497,10 @@ func (q *rfReq) systemResource() map[string]any {
 	for _, d := range []provision.BootDevice{provision.BootNone, provision.BootPXE, provision.BootDisk, provision.BootCDROM, provision.BootBIOS} {
 		allowed = append(allowed, targetNames[d])
 	}
+	reset := map[string]any{"target": p + "/Actions/ComputerSystem.Reset"}
+	if allowed := q.s.allowedResets(m); len(allowed) > 0 {
+		reset["ResetType@Redfish.AllowableValues"] = allowed
+	}
 	return map[string]any{
 		"@odata.type": "#ComputerSystem.v1_13_0.ComputerSystem", "@odata.id": p,
 		"Id": m.name, "Name": m.name, "UUID": m.uuid, "SystemType": "Physical",
@@ -515,12 +520,7 @@ func (q *rfReq) systemResource() map[string]any {
 			"Chassis":   []any{odataID(RedfishRoot + "/Chassis/" + m.name)},
 			"ManagedBy": []any{odataID(RedfishRoot + "/Managers/" + m.name)},
 		},
-		"Actions": map[string]any{
-			"#ComputerSystem.Reset": map[string]any{
-				"target":                            p + "/Actions/ComputerSystem.Reset",
-				"ResetType@Redfish.AllowableValues": q.s.allowedResets(m),
-			},
-		},
+		"Actions": map[string]any{"#ComputerSystem.Reset": reset},
 	}
 }
 
@@ -601,7 +601,11 @@ func (q *rfReq) reset() {
 	if !q.decode(&body) {
 		return
 	}
-	if !slices.Contains(q.s.allowedResets(q.m), body.ResetType) {
+	allowed := q.s.allowedResets(q.m)
+	if len(allowed) == 0 {
+		allowed = DefaultResetTypes // none advertised: the standard ones work
+	}
+	if !slices.Contains(allowed, body.ResetType) {
 		q.fail(http.StatusBadRequest, "Base.1.8.ActionParameterValueNotInList", fmt.Sprintf("ResetType %q is not one of the allowable values", body.ResetType))
 		return
 	}
