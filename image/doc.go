@@ -91,6 +91,11 @@
 //  7. FAT32 and ext4: paths must be io/fs paths ("EFI/BOOT", not
 //     "/EFI/BOOT") for ReadDir and the ext4 writer, while fat32 Mkdir and
 //     OpenFile accept both; we pass io/fs paths everywhere we read.
+//  8. FAT32: every Write to a file extends its cluster chain with a scan
+//     of the FAT, so copying a 13 MiB kernel in io.Copy's 32 KiB writes
+//     takes 0.7 s on a 40 MiB ESP (8.6 s under -race); writeESP hands each
+//     file to go-diskfs in one Write (0.06 s), holding it in memory (ESP
+//     files are kernels, initrds and boot loaders).
 //
 // # e2fsprogs 1.47.0 quirks worked around here
 //

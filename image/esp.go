@@ -81,7 +81,13 @@ func writeESP(ctx context.Context, f *os.File, p PartitionInfo, dir string, epoc
 				if err != nil {
 					return err
 				}
-				if _, err := io.Copy(dst, src); err != nil {
+				// One Write per file: go-diskfs extends the cluster
+				// chain on every Write, scanning the FAT each time.
+				data, err := io.ReadAll(src)
+				if err != nil {
+					return err
+				}
+				if _, err := dst.Write(data); err != nil {
 					return err
 				}
 				return dst.Close()
