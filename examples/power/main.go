@@ -13,6 +13,7 @@ import (
 	"time"
 
 	_ "github.com/tripleo-go/tripleo/drivers/ipmi"
+	_ "github.com/tripleo-go/tripleo/drivers/redfish"
 	"github.com/tripleo-go/tripleo/provision"
 )
 
@@ -36,7 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("power", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprintf(stderr, usage, strings.Join(provision.Schemes(), ", ")) }
-	bmcURL := fs.String("bmc", "", "BMC address, driver[+transport]://host[:port]")
+	bmcURL := fs.String("bmc", "", "BMC address, driver[+transport]://host[:port][/path]")
 	username := fs.String("username", "", "BMC user name")
 	passwordFile := fs.String("password-file", "", "file holding the BMC password (first line)")
 	if err := fs.Parse(args); err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tripleo-go/tripleo/drivers/sim"
 )
@@ -98,4 +99,41 @@ func Example() {
 	var errb bytes.Buffer
 	run(context.Background(), []string{"-bmc", dc.Machine(0).IPMIURL(), "-username", "admin", "-password-file", pw, "on"}, os.Stdout, &errb)
 	// Output: power: on
+}
+
+// TestPowerToolRedfish drives a machine's Redfish endpoint (an address
+// as examples/sim-bmc prints it) the same way as ipmi://.
+func TestPowerToolRedfish(t *testing.T) {
+	dc, err := sim.Start(1, &sim.Options{Endpoints: sim.EndpointRedfish, Password: "pw-in-a-file", PowerOnDelay: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("pw-in-a-file\n"), 0o600)
+	m := dc.Machine(0)
+	for _, tt := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"status"}, "power: off\n"},
+		{[]string{"bootdev", "cdrom"}, "boot device: cdrom (next boot only)\n"},
+		{[]string{"on"}, "power: on\n"},
+		{[]string{"soft-off"}, "power: off\n"},
+	} {
+		var out, errb bytes.Buffer
+		args := append([]string{"-bmc", m.RedfishURL(), "-username", "admin", "-password-file", pw}, tt.args...)
+		if code := run(t.Context(), args, &out, &errb); code != 0 || out.String() != tt.out {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", tt.args, code, out.String(), errb.String(), tt.out)
+		}
+	}
+	if want := []string{"boot cdrom once", "power on", "power soft-off"}; strings.Join(m.Calls(), ",") != strings.Join(want, ",") {
+		t.Errorf("machine saw %v, want %v", m.Calls(), want)
+	}
+	var out, errb bytes.Buffer
+	bad := filepath.Join(t.TempDir(), "bad")
+	os.WriteFile(bad, []byte("wrong-one\n"), 0o600)
+	if code := run(t.Context(), []string{"-bmc", m.RedfishURL(), "-username", "admin", "-password-file", bad, "status"}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "check -username") || strings.Contains(errb.String(), "wrong-one") {
+		t.Errorf("wrong password: exit %d, %q", code, errb.String())
+	}
 }
