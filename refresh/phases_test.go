@@ -21,8 +21,9 @@ import (
 // tree builds a phase tree under a temp dir. Scripts append their phase
 // and name to $LOG and dump their environment to $OUT/<phase>-<name>.env.
 type tree struct {
-	t    *testing.T
-	base string
+	t        *testing.T
+	base     string
+	extraEnv []string // added to both implementations' environment
 }
 
 func newTree(t *testing.T) *tree {
@@ -55,7 +56,7 @@ func (tr *tree) script(phase, name string, code int) {
 
 // testEnv is a small, fixed environment for both implementations.
 func testEnv(tr *tree, log, out string) []string {
-	return []string{
+	return append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=/root",
 		"LANG=C.UTF-8",
@@ -63,7 +64,7 @@ func testEnv(tr *tree, log, out string) []string {
 		"OUT=" + out,
 		"OS_REFRESH_CONFIG_BASE_DIR=" + tr.base,
 		"OS_CONFIG_FILES=/a.json:/b.json",
-	}
+	}, tr.extraEnv...)
 }
 
 type outcome struct {
@@ -117,7 +118,6 @@ func runOurs(t *testing.T, tr *tree) (outcome, *refresh.Report, error) {
 	t.Helper()
 	dir, log, out := scratch(t, tr)
 	env := testEnv(tr, log, out)
-	env = append(env, "PWD="+tr.base)
 	wd, _ := os.Getwd()
 	// The scripts inherit the working directory of the runner's process;
 	// the real tool is run from the tree too.
@@ -223,6 +223,33 @@ func TestPhasesDifferential(t *testing.T) {
 	}
 	if !strings.Contains(ours.envs["configure-10.env"], "ORDER=first,second") {
 		t.Errorf("environment.d not sourced in order:\n%s", ours.envs["configure-10.env"])
+	}
+}
+
+// Without environment.d the scripts' environment is computed without bash;
+// it must still be bash's, quirky inherited values included.
+func TestPhasesNoEnvironmentDifferential(t *testing.T) {
+	for _, extra := range [][]string{
+		nil,
+		{"SHLVL=abc", "PWD=/nonexistent", "A-B=1"},
+		{"SHLVL=998"},
+		{"SHLVL=999"},
+		{"SHLVL=0"},
+		{"SHLVL=-4", "PWD=."},
+		{"BASH_FUNC_f%%=() { echo hi; }"},
+	} {
+		t.Run(strings.Join(extra, ","), func(t *testing.T) {
+			tr := newTree(t)
+			tr.script("configure", "10-env", 0)
+			tr.script("post-configure", "10-env", 0)
+			tr.extraEnv = extra
+			real := runReal(t, tr)
+			ours, _, err := runOurs(t, tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareOutcomes(t, real, ours)
+		})
 	}
 }
 

@@ -207,6 +207,11 @@ func Environment(ctx context.Context, files []string, base []string, stdout, std
 	if base == nil {
 		base = os.Environ()
 	}
+	if len(files) == 0 {
+		if env, ok := bashChildEnv(base); ok {
+			return env, nil
+		}
+	}
 	// Progress and the final dump go to fd 3, a pipe of their own, so the
 	// files' output cannot corrupt them: "\x01F<path>" before each file,
 	// "\x01E" before the env -0 dump.
@@ -286,6 +291,61 @@ exec env -0 >&3 3>&-`
 		}
 	}
 	return env, nil
+}
+
+// bashChildEnv computes, without starting bash, the environment a child of
+// a bash that sourced nothing gets: SHLVL raised as bash does it, and PWD set to the physical working directory unless it already
+// names it. Exported functions are re-serialised by bash, so with any
+// BASH_FUNC_ entry ok is false and bash must run.
+func bashChildEnv(base []string) (env []string, ok bool) {
+	shlvl, pwd := "", ""
+	hasShlvl, hasPwd := false, false
+	for _, kv := range base {
+		switch {
+		case strings.HasPrefix(kv, "BASH_FUNC_"):
+			return nil, false
+		case strings.HasPrefix(kv, "SHLVL="):
+			shlvl, hasShlvl = kv[len("SHLVL="):], true
+		case strings.HasPrefix(kv, "PWD="):
+			pwd, hasPwd = kv[len("PWD="):], true
+		}
+	}
+	cwd, err := syscall.Getwd()
+	if err != nil {
+		return nil, false
+	}
+	// bash: a number n gives n+1 (1 once it reaches 1000), a negative one
+	// 0, anything else 1.
+	level := 1
+	if n, err := strconv.Atoi(strings.TrimSpace(shlvl)); hasShlvl && err == nil {
+		switch {
+		case n < 0:
+			level = 0
+		case n+1 >= 1000:
+			level = 1
+		default:
+			level = n + 1
+		}
+	}
+	if !hasPwd || !strings.HasPrefix(pwd, "/") || !sameDir(pwd, cwd) {
+		pwd = cwd
+	}
+	env = make([]string, 0, len(base)+2)
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "SHLVL=") && !strings.HasPrefix(kv, "PWD=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "PWD="+pwd, "SHLVL="+strconv.Itoa(level)), true
+}
+
+func sameDir(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 // EnvError is a failure while sourcing an environment.d file.
