@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/http/httptest"
@@ -30,15 +29,7 @@ func TestAgentModeDifferential(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	out, cache, log := filepath.Join(root, "out"), filepath.Join(root, "cache"), filepath.Join(root, "log")
-	mk := func(rel, body string, mode os.FileMode) {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mk := func(rel, body string, mode os.FileMode) { writeFile(t, root, rel, body, mode) }
 	mk("templates/etc/motd", "host {{hostname}}\n{{#services}}service {{name}} on {{port}}\n{{/services}}", 0o644)
 	mk("templates/etc/dep.conf", "k={{k}}\n", 0o644)
 	mk("templates/etc/dep.conf.oac", "mode: 0600\n", 0o644)
@@ -101,14 +92,7 @@ func TestAgentModeDifferential(t *testing.T) {
 		cmd.Env = append(os.Environ(), "OS_REFRESH_CONFIG_BASE_DIR="+filepath.Join(root, "real"), noProxy)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		code := 0
-		if err := cmd.Run(); err != nil {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				t.Fatal(err)
-			}
-			code = ee.ExitCode()
-		}
+		code := exitCode(t, cmd.Run())
 		real = append(real, snapshot(code))
 	}
 	reset()

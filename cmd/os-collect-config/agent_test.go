@@ -12,15 +12,7 @@ import (
 // OS_CONFIG_FILES and exits with the run's status.
 func TestAgentMode(t *testing.T) {
 	root := t.TempDir()
-	mk := func(rel, body string, mode os.FileMode) {
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mk := func(rel, body string, mode os.FileMode) { writeFile(t, root, rel, body, mode) }
 	mk("local/10-node.json", `{"hostname": "n0"}`, 0o644)
 	mk("templates/etc/hostname", "{{hostname}}\n", 0o644)
 	mk("phases/configure.d/10-show", "#!/bin/sh\ncat "+root+"/out/etc/hostname\necho \"$OS_CONFIG_FILES\"\n", 0o755)

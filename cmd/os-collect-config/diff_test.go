@@ -157,14 +157,7 @@ func runScenario(t *testing.T, steps []step) {
 		cmd.Env = append(os.Environ(), noProxy)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		code := 0
-		if err := cmd.Run(); err != nil {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				t.Fatal(err)
-			}
-			code = ee.ExitCode()
-		}
+		code := exitCode(t, cmd.Run())
 		t.Logf("real %s: exit %d, stderr:\n%s", s.name, code, stderr.String())
 		real = append(real, w.snapshot(t, code, stdout.String()))
 	}
@@ -289,20 +282,39 @@ func TestFlagsDifferential(t *testing.T) {
 		cmd := exec.CommandContext(t.Context(), occ, append([]string{"--config-file", "/dev/null"}, args...)...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		want := 0
-		if err := cmd.Run(); err != nil {
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) {
-				t.Fatal(err)
-			}
-			want = ee.ExitCode()
-		}
+		want := exitCode(t, cmd.Run())
 		var out, errb bytes.Buffer
 		got := run(t.Context(), append([]string{"--config-file", "/dev/null"}, args...), &out, &errb)
 		if got != want || out.String() != stdout.String() {
 			t.Errorf("%q: real exit %d stdout %q, ours exit %d stdout %q\nreal stderr: %s\nour stderr: %s",
 				args, want, stdout.String(), got, out.String(), lastLine(stderr.String()), errb.String())
 		}
+	}
+}
+
+// exitCode is the exit status behind a Run error (0 for nil); any other
+// error fails the test.
+func exitCode(t *testing.T, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return ee.ExitCode()
+}
+
+// writeFile writes root/rel, creating its directories.
+func writeFile(t *testing.T, root, rel, body string, mode os.FileMode) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), mode); err != nil {
+		t.Fatal(err)
 	}
 }
 
