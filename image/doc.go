@@ -38,9 +38,10 @@
 // build replaces the files it changes and never writes into one, so the
 // source is left untouched) and copied otherwise. Without root, owners,
 // setuid bits and device nodes that the staging tree cannot hold become
-// [Fixup]s that [Ext4Mkfs] applies inside the filesystem with debugfs
-// (use a [TarSource] or a [Tree] to carry foreign owners); [Squashfs] and
-// [Ext4Go] refuse them. A missing program is an error wrapping
+// [Fixup]s that [Ext4Mkfs] applies inside the filesystem with debugfs;
+// [Squashfs] and [Ext4Go] refuse them. A directory source keeps its
+// owners that way too, but the build user must be able to read every
+// file in it (a [TarSource] has no such need). A missing program is an error wrapping
 // [ErrToolMissing] that names the Debian package to install.
 //
 // # Performance

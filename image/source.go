@@ -350,7 +350,7 @@ func (d DirSource) Populate(ctx context.Context, st *Staging) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("image: root source %s: not a directory", d.Path)
 	}
-	return copyTree(ctx, d.Path, st.Dir, st.share)
+	return copyTree(ctx, d.Path, st, st.share)
 }
 
 // copyTree copies src into dst preserving owners, modes, times, hard
@@ -361,7 +361,8 @@ func (d DirSource) Populate(ctx context.Context, st *Staging) error {
 // it changes, and every writer clamps times itself). Directories are
 // processed by two workers; the result does not depend on their order
 // (every writer sorts directory entries).
-func copyTree(ctx context.Context, src, dst string, share bool) error {
+func copyTree(ctx context.Context, src string, st *Staging, share bool) error {
+	dst := st.Dir
 	type ino struct{ dev, ino uint64 }
 	var (
 		mu       sync.Mutex
@@ -402,10 +403,14 @@ func copyTree(ctx context.Context, src, dst string, share bool) error {
 			}
 		case unix.S_IFREG:
 			if !noShare.Load() {
-				if err := os.Link(p, out); err == nil {
+				err := os.Link(p, out)
+				if err == nil {
 					return nil
 				}
-				noShare.Store(true) // another filesystem: copy from now on
+				if errors.Is(err, syscall.EXDEV) {
+					noShare.Store(true) // another filesystem: copy from now on
+				}
+				// else (e.g. protected_hardlinks without root): copy this one
 			}
 			if sst.Nlink > 1 {
 				k := ino{sst.Dev, sst.Ino}
@@ -423,11 +428,34 @@ func copyTree(ctx context.Context, src, dst string, share bool) error {
 				return err
 			}
 		default:
-			if err := unix.Mknod(out, sst.Mode, int(sst.Rdev)); err != nil {
-				return err
+			var err error = syscall.EPERM
+			if st.root || sst.Mode&unix.S_IFMT == unix.S_IFIFO || sst.Mode&unix.S_IFMT == unix.S_IFSOCK {
+				err = unix.Mknod(out, sst.Mode, int(sst.Rdev))
+			}
+			if err != nil {
+				if !errors.Is(err, syscall.EPERM) {
+					return err
+				}
+				// Not root: a placeholder, the writer makes the node.
+				if err := os.WriteFile(out, nil, 0o644); err != nil {
+					return err
+				}
+				mu.Lock()
+				st.fixups[filepath.ToSlash(rel)] = Fixup{Path: filepath.ToSlash(rel), UID: int(sst.Uid), GID: int(sst.Gid), Mode: sst.Mode,
+					Dev: &DevNode{Block: sst.Mode&unix.S_IFMT == unix.S_IFBLK, Major: unix.Major(sst.Rdev), Minor: unix.Minor(sst.Rdev)}}
+				mu.Unlock()
+				return nil
 			}
 		}
-		return copyMeta(p, out, sst)
+		if fix := copyMeta(p, out, sst); fix != nil {
+			if fix.err != nil {
+				return fix.err
+			}
+			mu.Lock()
+			st.fixups[filepath.ToSlash(rel)] = Fixup{Path: filepath.ToSlash(rel), UID: int(sst.Uid), GID: int(sst.Gid), Mode: fix.mode}
+			mu.Unlock()
+		}
+		return nil
 	}
 	var visit func(rel string)
 	visit = func(rel string) {
@@ -482,8 +510,8 @@ func copyTree(ctx context.Context, src, dst string, share bool) error {
 	if firstErr != nil {
 		return fmt.Errorf("image: copy root %s: %w", src, firstErr)
 	}
-	if err := copyMeta(src, dst, &rst); err != nil {
-		return fmt.Errorf("image: copy root %s: %w", src, err)
+	if fix := copyMeta(src, dst, &rst); fix != nil && fix.err != nil {
+		return fmt.Errorf("image: copy root %s: %w", src, fix.err)
 	}
 	// Directory times last: writing children changed them.
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
@@ -529,20 +557,39 @@ func copyFile(src, dst string, size int64, blocks int64) error {
 	return out.Close()
 }
 
-func copyMeta(src, dst string, sst *unix.Stat_t) error {
-	if err := unix.Lchown(dst, int(sst.Uid), int(sst.Gid)); err != nil && !errors.Is(err, syscall.EPERM) {
-		return err
+// metaResult reports a copyMeta failure, or an owner it could not set
+// (no root): the caller records a fixup.
+type metaResult struct {
+	err  error
+	mode uint32 // st_mode to restore with the owner (setuid/setgid), or 0
+}
+
+func copyMeta(src, dst string, sst *unix.Stat_t) *metaResult {
+	var res *metaResult
+	if err := unix.Lchown(dst, int(sst.Uid), int(sst.Gid)); err != nil {
+		if !errors.Is(err, syscall.EPERM) {
+			return &metaResult{err: err}
+		}
+		if int(sst.Uid) != os.Geteuid() || int(sst.Gid) != os.Getegid() {
+			res = &metaResult{}
+			if sst.Mode&(unix.S_ISUID|unix.S_ISGID) != 0 {
+				res.mode = sst.Mode
+			}
+		}
 	}
 	if sst.Mode&unix.S_IFMT != unix.S_IFLNK {
 		if err := unix.Chmod(dst, sst.Mode&0o7777); err != nil {
-			return err
+			return &metaResult{err: err}
 		}
 	}
 	if err := copyXattrs(src, dst); err != nil {
-		return err
+		return &metaResult{err: err}
 	}
 	ts := []unix.Timespec{sst.Atim, sst.Mtim}
-	return unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW)
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return &metaResult{err: err}
+	}
+	return res
 }
 
 func copyXattrs(src, dst string) error {
