@@ -436,7 +436,7 @@ func overlay(ctx context.Context, st *Staging, fsys fs.FS) error {
 			if fi, err := os.Lstat(dst); err == nil && fi.IsDir() {
 				return nil // keep the existing directory's owner and mode
 			}
-			return st.create(e, nil)
+			return st.Create(e, nil)
 		}
 		if fi.Mode()&fs.ModeSymlink != 0 {
 			if rl, ok := fsys.(fs.ReadLinkFS); ok {
@@ -445,7 +445,7 @@ func overlay(ctx context.Context, st *Staging, fsys fs.FS) error {
 					return err
 				}
 				e.Target = t
-				return st.create(e, nil)
+				return st.Create(e, nil)
 			}
 			return fmt.Errorf("%s: symlink in an overlay that cannot read links", p)
 		}
@@ -454,6 +454,6 @@ func overlay(ctx context.Context, st *Staging, fsys fs.FS) error {
 			return err
 		}
 		defer f.Close()
-		return st.create(e, f)
+		return st.Create(e, f)
 	})
 }

@@ -118,8 +118,8 @@ type Entry struct {
 	ModTime time.Time
 	// Xattrs are extended attributes (e.g. "security.capability").
 	Xattrs map[string]string
-	// Sparse makes a regular file of Size bytes holding Data at its start
-	// and a hole after it.
+	// Size, when larger than Data, makes a sparse regular file of Size
+	// bytes: Data at its start and a hole after it.
 	Size int64
 }
 
@@ -145,7 +145,7 @@ func (t *Tree) Populate(ctx context.Context, st *Staging) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := st.create(e, bytes.NewReader(e.Data)); err != nil {
+		if err := st.Create(e, bytes.NewReader(e.Data)); err != nil {
 			return err
 		}
 		if e.Mode.IsDir() {
@@ -155,8 +155,11 @@ func (t *Tree) Populate(ctx context.Context, st *Staging) error {
 	return st.setDirTimes(dirs)
 }
 
-// create writes one entry into the staging tree.
-func (s *Staging) create(e Entry, data io.Reader) error {
+// Create writes one entry into the staging tree, replacing what is at
+// its path. Owners, setuid bits and device nodes that cannot be set
+// without root are recorded as fixups for the filesystem writer. A
+// third-party Source uses it to add entries with their owners.
+func (s *Staging) Create(e Entry, data io.Reader) error {
 	rel := strings.TrimPrefix(path.Clean("/"+e.Path), "/")
 	if rel == "" {
 		rel = "."
@@ -718,7 +721,7 @@ func populateTar(ctx context.Context, r io.Reader, st *Staging) error {
 		default:
 			return fmt.Errorf("entry %q: unsupported tar type %q", h.Name, h.Typeflag)
 		}
-		if err := st.create(e, data); err != nil {
+		if err := st.Create(e, data); err != nil {
 			return err
 		}
 		if e.Mode.IsDir() {
