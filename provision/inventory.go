@@ -11,9 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/tripleo-go/tripleo/internal/atomicfile"
 )
 
 // Inventory stores nodes. Implementations are safe for concurrent use and
@@ -241,54 +242,9 @@ func (f *FileInventory) write(nodes map[string]*Node) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(f.path, data, 0o600); err != nil {
+	if err := atomicfile.WriteFile(f.path, data, &atomicfile.Options{Mode: 0o600, BeforeRename: testHookBeforeRename}); err != nil {
 		return err
 	}
 	f.log.Debug("inventory written", "path", f.path, "nodes", len(nodes))
-	return nil
-}
-
-// writeFileAtomic replaces path with data: temp file in the same directory,
-// fsync, rename, fsync of the directory.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if testHookBeforeRename != nil {
-		if err = testHookBeforeRename(tmp.Name()); err != nil {
-			return err
-		}
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err = d.Sync(); err != nil && !strings.Contains(err.Error(), "invalid argument") {
-		return err
-	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/tripleo-go/tripleo/config"
+
+	"github.com/tripleo-go/tripleo/internal/atomicfile"
 )
 
 // Cache locations os-collect-config uses by default.
@@ -171,26 +173,7 @@ func (c *Cache) writeFile(path string, body []byte, prefix string) error {
 }
 
 func writeAtomic(path string, body []byte, prefix string, noSync bool) error {
-	f, err := os.CreateTemp(filepath.Dir(path), prefix+"*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(body)
-	if err == nil && !noSync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, body, &atomicfile.Options{TempPrefix: prefix, NoSync: noSync})
 }
 
 // backup copies the cache dir to a temporary sibling of the backup dir,
