@@ -432,8 +432,10 @@ func (o *op) current(id string) *resState {
 	return nil
 }
 
+// record journals r's state. The journal keeps its own copy: callers go on
+// changing r (outside the journal's lock) while others read the state.
 func (o *op) record(r *resState) error {
-	return o.e.j.append(&record{T: "res", ID: r.Name, Res: r})
+	return o.e.j.append(&record{T: "res", ID: r.Name, Res: r.clone()})
 }
 
 func (o *op) key(id string, gen int) string {
