@@ -303,6 +303,8 @@ func TestBootOverrideStaleETag(t *testing.T) {
 	if err := d.SetBootDevice(ctx, provision.BootDisk, false); err != nil {
 		t.Fatal(err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if dev, _ := m.Boot(); dev != provision.BootDisk || patches != 2 {
 		t.Errorf("boot %s after %d PATCHes, want disk after 2", dev, patches)
 	}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,15 +31,15 @@ import (
 // imageServer serves content at /boot.iso on loopback, counting fetches.
 func imageServer(t *testing.T, content []byte) (url string, fetches func() int) {
 	t.Helper()
-	n := 0
+	var n atomic.Int64
 	mux := http.NewServeMux()
 	mux.HandleFunc("/boot.iso", func(w http.ResponseWriter, r *http.Request) {
-		n++
+		n.Add(1)
 		w.Write(content)
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv.URL + "/boot.iso", func() int { return n }
+	return srv.URL + "/boot.iso", func() int { return int(n.Load()) }
 }
 
 func gofishConnect(t *testing.T, dc *sim.Datacenter, password string, basic bool) (*gofish.APIClient, error) {
