@@ -1,24 +1,50 @@
 // Package orchestrate is an embedded, Heat-compatible stack engine: it
-// deploys a HOT template (package hot) as a graph of resources, updates it
-// by diffing, deletes it, and survives crashes.
+// deploys a HOT template (package hot) as one flat graph of resources,
+// updates it by diffing, rolls back, deletes it, and survives crashes.
+//
+// # State and crashes
 //
 // An Engine owns one stack whose state lives in one file, a write-ahead
 // journal (see store.go): the intent to call a resource plug-in is fsynced
-// before the call and its outcome after it, so a process killed at any
-// point resumes on the next Open, adopting what was created (Check) and
-// creating the rest, each resource exactly once per idempotency key. A
-// lease (a lock file beside the state) refuses a second engine, naming the
-// holder.
+// before the call and its outcome after it (concurrent calls share an
+// fsync). A process killed at any point resumes on the next Open, which
+// calls the plug-in's Check for every resource whose call may or may not
+// have happened and adopts what exists, so each resource is created
+// exactly once per idempotency key (Request.Key). A lease (a lock file
+// beside the state) refuses a second engine, naming the holder; a second
+// operation in the same engine gets ErrLocked.
+//
+// # Resources
 //
 // Resources are plug-ins (ResourceType) registered in Types by type name;
-// the built-ins are OS::Heat::None, Value, RandomString, TestResource and
-// ResourceGroup (expanded into members of the same graph, with Heat's
-// batch_create arithmetic, removal_policies and attribute forms), and
-// SimCloud provides a simulated server type for tests and examples. The
-// resourcetest package is the conformance suite for plug-in authors.
+// the resourcetest package is their conformance suite. Built in:
+// OS::Heat::None, Value, RandomString, TestResource, SoftwareConfig,
+// StructuredConfig, MultipartMime, DeployedServer, WaitConditionHandle, and
+// SimCloud's Sim::Server for tests. The engine itself expands
+// OS::Heat::ResourceGroup (count, index_var, removal_policies with names
+// never reused, batch_create and rolling_update with Heat's batch
+// arithmetic, Batches), ResourceChain, SoftwareDeploymentGroup and
+// StructuredDeploymentGroup into members of the same graph, and flattens
+// template resources (a type mapped to a template file) into it too.
 //
-// The walk starts each resource as soon as its dependencies complete, with
-// bounded parallelism and no polling; after a failure it finishes what is
-// in flight and starts nothing new. Stack and resource states and events
-// use Heat's ACTION_STATUS vocabulary.
+// # Operations
+//
+// Plan shows create, update, replace, delete or no-op per resource and
+// Apply refuses a plan whose state has changed. The walk starts each
+// resource as soon as its dependencies complete, with bounded parallelism
+// and no polling; after a failure it finishes what is in flight and starts
+// nothing new, then (unless Options.DisableRollback) rolls back to the last
+// template that completed. A changed update_allowed property updates in
+// place; any other change replaces, creating before deleting unless the
+// type's Schema says DeleteFirst. Stack and resource states and Events use
+// Heat's ACTION_STATUS vocabulary.
+//
+// # Software deployments and signals
+//
+// A SoftwareDeployment puts its derived config in its server's metadata
+// document ("deployments" plus "os-collect-config", Heat's shape), which
+// Options.Metadata publishes at /{server token} (refresh.MetadataServer
+// fits), and stays IN_PROGRESS until the node agent signals
+// {Options.SignalURL}/{deployment token}, served by SignalHandler. Wait
+// condition handles are signalled the same way, or with Engine.Signal.
 package orchestrate

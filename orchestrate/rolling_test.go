@@ -1,9 +1,12 @@
 package orchestrate
 
 import (
+	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The rolling update observed on a real Heat (shared/peers/heat.md §1.7):
@@ -74,5 +77,44 @@ resources:
 	}
 	if n != 6 || len(after.Resources) != 7 {
 		t.Errorf("after the update: %+v", after.Resources)
+	}
+}
+
+// Scale-out touches only the new members: no event for the others.
+func TestScaleOutTouchesOnlyNewMembers(t *testing.T) {
+	h := newHarness(t)
+	e := h.open(nil)
+	if err := e.Create(t.Context(), "s", &Input{TemplateFile: "g.yaml", Template: groupTemplate(20)}); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	h.events = nil
+	h.mu.Unlock()
+	if err := e.Update(t.Context(), &Input{TemplateFile: "g.yaml", Template: groupTemplate(22)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range h.states() {
+		name := strings.Fields(ev)[0]
+		if name != "s" && name != "group" && name != "group/20" && name != "group/21" {
+			t.Errorf("scale-out touched %s", ev)
+		}
+	}
+}
+
+func TestStackTimeout(t *testing.T) {
+	h := newHarness(t)
+	block := &blockType{release: make(chan struct{})}
+	h.types.Register("Test::Block", block)
+	e, err := Open(t.Context(), filepath.Join(h.dir, "t.state"), &Options{Types: h.types, Timeout: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	err = e.Create(t.Context(), "t", &Input{TemplateFile: "t.yaml", Template: "heat_template_version: 2016-10-14\nresources:\n  b: {type: Test::Block}\n"})
+	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Errorf("stack timeout: %v", err)
+	}
+	if info, _ := e.Show(); info.State() != "CREATE_FAILED" {
+		t.Errorf("state %s", info.State())
 	}
 }
