@@ -55,7 +55,8 @@
 // [Driver.EjectMedia], [Driver.MediaStatus] and [Driver.BootFromMedia]
 // (insert, then a one-time Cd override), each read back.
 // [Driver.HardwareInventory] fills provision.HardwareInventory from the
-// system, its Processors, EthernetInterfaces and SimpleStorage.
+// system, its Processors, EthernetInterfaces, and Storage drives (else
+// SimpleStorage devices).
 //
 // Errors wrap provision.ErrAuth (401/403), ErrUnreachable (no answer,
 // 5xx, malformed responses after the retries), ErrUnsupported (action,

@@ -390,7 +390,8 @@ func (d *Driver) BootFromMedia(ctx context.Context, url string) error {
 }
 
 // HardwareInventory reads the system's UUID, vendor, model, serial,
-// processors, memory, NIC MACs and disks (SimpleStorage). CPUs counts
+// processors, memory, NIC MACs and disks (Storage drives, else
+// SimpleStorage devices). CPUs counts
 // logical processors; DiskGiB is the largest disk, rounded up; Extra
 // holds vendor, model, serial, uuid and cpu_model.
 func (d *Driver) HardwareInventory(ctx context.Context) (*provision.HardwareInventory, error) {
@@ -451,27 +452,11 @@ func (d *Driver) HardwareInventory(ctx context.Context) (*provision.HardwareInve
 				}
 			}
 		}
-		if doc.Storage != "" {
-			ss, err := d.members(c, doc.Storage)
-			if err != nil {
-				return err
-			}
-			var largest int64
-			for _, s := range ss {
-				body, _, err := d.get(c, s)
-				if err != nil {
-					return err
-				}
-				sizes, err := parseSimpleStorage(body)
-				if err != nil {
-					return err
-				}
-				for _, n := range sizes {
-					largest = max(largest, n)
-				}
-			}
-			hw.DiskGiB = int((largest + 1<<30 - 1) >> 30)
+		largest, err := d.largestDisk(c, doc)
+		if err != nil {
+			return err
 		}
+		hw.DiskGiB = int((largest + 1<<30 - 1) >> 30)
 		for k, v := range map[string]string{"vendor": doc.Manufacturer, "model": doc.Model, "serial": doc.Serial, "uuid": strings.ToLower(doc.UUID), "cpu_model": cpuModel} {
 			if v != "" {
 				hw.Extra[k] = v
@@ -481,6 +466,61 @@ func (d *Driver) HardwareInventory(ctx context.Context) (*provision.HardwareInve
 		return nil
 	})
 	return inv, err
+}
+
+// largestDisk returns the capacity of the system's largest disk, from
+// its Storage drives, else its SimpleStorage devices; 0 when neither
+// reports one.
+func (d *Driver) largestDisk(c *gofish.APIClient, doc *systemDoc) (int64, error) {
+	var largest int64
+	if doc.Storage != "" {
+		ss, err := d.members(c, doc.Storage)
+		if err != nil {
+			return 0, err
+		}
+		for _, s := range ss {
+			body, _, err := d.get(c, s)
+			if err != nil {
+				return 0, err
+			}
+			drives, err := parseStorage(body)
+			if err != nil {
+				return 0, err
+			}
+			for _, dr := range drives {
+				body, _, err := d.get(c, dr)
+				if err != nil {
+					return 0, err
+				}
+				n, err := parseDrive(body)
+				if err != nil {
+					return 0, err
+				}
+				largest = max(largest, n)
+			}
+		}
+	}
+	if largest > 0 || doc.SimpleStorage == "" {
+		return largest, nil
+	}
+	ss, err := d.members(c, doc.SimpleStorage)
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range ss {
+		body, _, err := d.get(c, s)
+		if err != nil {
+			return 0, err
+		}
+		sizes, err := parseSimpleStorage(body)
+		if err != nil {
+			return 0, err
+		}
+		for _, n := range sizes {
+			largest = max(largest, n)
+		}
+	}
+	return largest, nil
 }
 
 var (

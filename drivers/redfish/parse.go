@@ -102,28 +102,29 @@ func parseCollection(body []byte) (*collectionDoc, error) {
 
 // systemDoc is what the driver reads of a ComputerSystem.
 type systemDoc struct {
-	Path         string
-	PowerRaw     string
-	Power        provision.PowerState
-	Transition   bool // PoweringOn or PoweringOff
-	ResetTarget  string
-	ResetTypes   []string // advertised AllowableValues, nil when none
-	ResetInfo    string   // @Redfish.ActionInfo of the reset action
-	Boot         BootOverride
-	BootTargets  []string // allowable override targets, nil when none
-	BootRaw      string   // BootSourceOverrideTarget as sent
-	UUID         string
-	Manufacturer string
-	Model        string
-	Serial       string
-	CPUs         int
-	CPUModel     string
-	MemoryMiB    int
-	Processors   string
-	NICs         string
-	Storage      string // SimpleStorage collection
-	VirtualMedia string
-	ManagedBy    []string
+	Path          string
+	PowerRaw      string
+	Power         provision.PowerState
+	Transition    bool // PoweringOn or PoweringOff
+	ResetTarget   string
+	ResetTypes    []string // advertised AllowableValues, nil when none
+	ResetInfo     string   // @Redfish.ActionInfo of the reset action
+	Boot          BootOverride
+	BootTargets   []string // allowable override targets, nil when none
+	BootRaw       string   // BootSourceOverrideTarget as sent
+	UUID          string
+	Manufacturer  string
+	Model         string
+	Serial        string
+	CPUs          int
+	CPUModel      string
+	MemoryMiB     int
+	Processors    string
+	NICs          string
+	SimpleStorage string // SimpleStorage collection
+	Storage       string // Storage collection
+	VirtualMedia  string
+	ManagedBy     []string
 }
 
 // powerStates maps Redfish PowerState values. A transitional state
@@ -160,6 +161,7 @@ func parseSystem(body []byte) (*systemDoc, error) {
 		Processors         link
 		EthernetInterfaces link
 		SimpleStorage      link
+		Storage            link
 		VirtualMedia       link
 		Links              struct{ ManagedBy []link }
 		Actions            struct {
@@ -179,7 +181,8 @@ func parseSystem(body []byte) (*systemDoc, error) {
 		BootTargets: s.Boot.Allowed, BootRaw: s.Boot.Target,
 		UUID: s.UUID, Manufacturer: s.Manufacturer, Model: s.Model, Serial: s.SerialNumber,
 		CPUModel:   s.ProcessorSummary.Model,
-		Processors: s.Processors.ID, NICs: s.EthernetInterfaces.ID, Storage: s.SimpleStorage.ID, VirtualMedia: s.VirtualMedia.ID,
+		Processors: s.Processors.ID, NICs: s.EthernetInterfaces.ID, SimpleStorage: s.SimpleStorage.ID, Storage: s.Storage.ID,
+		VirtualMedia: s.VirtualMedia.ID,
 	}
 	if err := checkPath("ComputerSystem @odata.id", d.Path); err != nil {
 		return nil, err
@@ -192,7 +195,7 @@ func parseSystem(body []byte) (*systemDoc, error) {
 	d.Transition = s.PowerState == "PoweringOn" || s.PowerState == "PoweringOff"
 	for what, p := range map[string]string{
 		"reset target": d.ResetTarget, "reset ActionInfo": d.ResetInfo, "Processors": d.Processors,
-		"EthernetInterfaces": d.NICs, "SimpleStorage": d.Storage, "VirtualMedia": d.VirtualMedia,
+		"EthernetInterfaces": d.NICs, "SimpleStorage": d.SimpleStorage, "Storage": d.Storage, "VirtualMedia": d.VirtualMedia,
 	} {
 		if err := optionalPath(what, p); err != nil {
 			return nil, err
@@ -430,6 +433,34 @@ func parseSimpleStorage(body []byte) ([]int64, error) {
 		}
 	}
 	return sizes, nil
+}
+
+// parseStorage returns the Drives a Storage resource links.
+func parseStorage(body []byte) ([]string, error) {
+	var s struct{ Drives []link }
+	if err := json.Unmarshal(body, &s); err != nil {
+		return nil, malformed("Storage", err)
+	}
+	var drives []string
+	for _, d := range s.Drives {
+		if err := checkPath("Storage Drives", d.ID); err != nil {
+			return nil, err
+		}
+		drives = append(drives, d.ID)
+	}
+	return drives, nil
+}
+
+// parseDrive returns a Drive's capacity in bytes, 0 when not reported.
+func parseDrive(body []byte) (int64, error) {
+	var d struct{ CapacityBytes *float64 }
+	if err := json.Unmarshal(body, &d); err != nil {
+		return 0, malformed("Drive", err)
+	}
+	if d.CapacityBytes == nil || *d.CapacityBytes <= 0 || *d.CapacityBytes >= 1<<62 {
+		return 0, nil
+	}
+	return int64(*d.CapacityBytes), nil
 }
 
 // parseError returns a Redfish error body's message id and message.

@@ -32,6 +32,8 @@ var responses = []struct {
 	{"processor.json", "/redfish/v1/Systems/m0/Processors/CPU0", func(b []byte) error { _, err := parseProcessor(b); return err }},
 	{"nic.json", "/redfish/v1/Systems/m0/EthernetInterfaces/NIC0", func(b []byte) error { _, err := parseNIC(b); return err }},
 	{"simple_storage.json", "/redfish/v1/Systems/m0/SimpleStorage/0", func(b []byte) error { _, err := parseSimpleStorage(b); return err }},
+	{"storage.json", "/redfish/v1/Systems/m0/Storage/1", func(b []byte) error { _, err := parseStorage(b); return err }},
+	{"drive.json", "/redfish/v1/Systems/m0/Storage/1/Drives/disk0", func(b []byte) error { _, err := parseDrive(b); return err }},
 	{"manager.json", "/redfish/v1/Managers/m0", func(b []byte) error { _, err := parseManager(b); return err }},
 	{"virtual_media.json", "/redfish/v1/Managers/m0/VirtualMedia/Cd", func(b []byte) error { _, err := parseMedia(b); return err }},
 	{"virtual_media_inserted.json", "inserted", func(b []byte) error { _, err := parseMedia(b); return err }},
@@ -150,7 +152,7 @@ func FuzzParse(f *testing.F) {
 			if s.Power != provision.PowerOn && s.Power != provision.PowerOff {
 				t.Fatalf("power %v", s.Power)
 			}
-			for _, p := range append([]string{s.Path, s.ResetTarget, s.ResetInfo, s.Processors, s.NICs, s.Storage, s.VirtualMedia}, s.ManagedBy...) {
+			for _, p := range append([]string{s.Path, s.ResetTarget, s.ResetInfo, s.Processors, s.NICs, s.SimpleStorage, s.Storage, s.VirtualMedia}, s.ManagedBy...) {
 				local(t, "system link", p)
 			}
 			if _, err := s.Boot.Device.MarshalText(); err != nil {
@@ -184,6 +186,14 @@ func FuzzParse(f *testing.F) {
 					t.Fatalf("size %d", n)
 				}
 			}
+		}
+		if drives, err := parseStorage(b); err == nil {
+			for _, p := range drives {
+				local(t, "drive", p)
+			}
+		}
+		if n, err := parseDrive(b); err == nil && n < 0 {
+			t.Fatalf("drive size %d", n)
 		}
 		_, _ = parseActionInfo(b, "ResetType")
 		_, _ = parseError(b)

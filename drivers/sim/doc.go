@@ -29,7 +29,7 @@
 //	/redfish/v1/Systems/NAME                      PowerState, Boot (PATCH), UUID, vendor, model, serial,
 //	                                              processor and memory summaries, Links.ManagedBy
 //	/redfish/v1/Systems/NAME/Actions/ComputerSystem.Reset
-//	/redfish/v1/Systems/NAME/{Processors,EthernetInterfaces,SimpleStorage}
+//	/redfish/v1/Systems/NAME/{Processors,EthernetInterfaces,SimpleStorage,Storage}
 //	/redfish/v1/Managers/NAME/VirtualMedia/Cd     InsertMedia/EjectMedia actions and PATCH
 //	/redfish/v1/Chassis/NAME
 //

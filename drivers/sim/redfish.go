@@ -461,13 +461,24 @@ func (q *rfReq) system(rest []string) {
 			"Id": "NIC0", "Name": "Ethernet Interface 0", "MACAddress": m.mac, "PermanentMACAddress": m.mac,
 			"LinkStatus": "LinkUp", "SpeedMbps": 1000, "Status": status(),
 		})
+	case len(rest) == 1 && rest[0] == "Storage":
+		q.get(collection("StorageCollection", p+"/Storage", "Storage Collection", []string{p + "/Storage/1"}))
+	case len(rest) == 2 && rest[0] == "Storage" && rest[1] == "1":
+		q.get(map[string]any{
+			"@odata.type": "#Storage.v1_9_0.Storage", "@odata.id": p + "/Storage/1",
+			"Id": "1", "Name": "Storage Controller", "Status": status(),
+			"Drives@odata.count": 1, "Drives": []any{odataID(p + "/Storage/1/Drives/disk0")},
+		})
+	case len(rest) == 4 && rest[0] == "Storage" && rest[1] == "1" && rest[2] == "Drives" && rest[3] == "disk0":
+		q.get(map[string]any{
+			"@odata.type": "#Drive.v1_9_0.Drive", "@odata.id": p + "/Storage/1/Drives/disk0",
+			"Id": "disk0", "Name": "disk0", "Manufacturer": simVendor, "Model": "Simulated Disk",
+			"MediaType": "SSD", "Protocol": "SATA", "CapacityBytes": m.diskSize(), "Status": status(),
+		})
 	case len(rest) == 1 && rest[0] == "SimpleStorage":
 		q.get(collection("SimpleStorageCollection", p+"/SimpleStorage", "Simple Storage Collection", []string{p + "/SimpleStorage/0"}))
 	case len(rest) == 2 && rest[0] == "SimpleStorage" && rest[1] == "0":
-		var size int64
-		if st, err := os.Stat(m.diskPath); err == nil {
-			size = st.Size()
-		}
+		size := m.diskSize()
 		q.get(map[string]any{
 			"@odata.type": "#SimpleStorage.v1_2_0.SimpleStorage", "@odata.id": p + "/SimpleStorage/0",
 			"Id": "0", "Name": "Simple Storage Controller", "Status": status(),
@@ -516,6 +527,7 @@ func (q *rfReq) systemResource() map[string]any {
 		"Processors":         odataID(p + "/Processors"),
 		"EthernetInterfaces": odataID(p + "/EthernetInterfaces"),
 		"SimpleStorage":      odataID(p + "/SimpleStorage"),
+		"Storage":            odataID(p + "/Storage"),
 		"Links": map[string]any{
 			"Chassis":   []any{odataID(RedfishRoot + "/Chassis/" + m.name)},
 			"ManagedBy": []any{odataID(RedfishRoot + "/Managers/" + m.name)},
@@ -838,4 +850,13 @@ func (q *rfReq) fail(code int, id, msg string) {
 		"code": id, "message": msg,
 		"@Message.ExtendedInfo": []any{map[string]any{"MessageId": id, "Message": msg, "Severity": "Warning"}},
 	}})
+}
+
+// diskSize returns the size of the machine's disk file, 0 if unknown.
+func (m *Machine) diskSize() int64 {
+	st, err := os.Stat(m.diskPath)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
