@@ -520,16 +520,6 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 			names = append(names, n)
 		}
 	}
-	g := &resState{Name: s.id, Type: TypeResourceGroup, Properties: props, Metadata: md,
-		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
-	action := ActionCreate
-	if cur != nil {
-		g.Key, g.Gen, g.State = cur.Key, cur.Gen, cur.State
-		action = ActionUpdate
-	} else {
-		g.Key, g.Gen = o.key(s.id, 1), 1
-		g.State = State{PhysicalID: keyID(g.Key)}
-	}
 	sl := make([]any, len(skipList))
 	for i, n := range skipList {
 		sl[i] = n
@@ -538,20 +528,9 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 	for i, n := range names {
 		nl[i] = n
 	}
-	g.State.Data = map[string]any{"skip": sl, "members": nl}
-	g.Action, g.Status = action, StatusInProgress
-	unchanged := cur != nil && cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.State.Data, g.State.Data)
-	if !unchanged {
-		if err := o.record(g); err != nil {
-			return nil, err
-		}
-		o.resEvent(g, action, StatusInProgress, "state changed")
-	}
-	finish := func(context.Context) error {
-		if unchanged {
-			return nil
-		}
-		return o.outcome(g, action, nil, nil)
+	p, err := o.beginParent(s, TypeResourceGroup, props, md, map[string]any{"skip": sl, "members": nl})
+	if err != nil {
+		return nil, err
 	}
 	mprops, _ := def["properties"].(map[string]any)
 	var children []*task
@@ -588,11 +567,7 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 		}
 	}
 	children = append(children, chainBatches(s.id, batches, pause)...)
-	if len(children) == 0 {
-		return nil, finish(ctx)
-	}
-	t.join = finish
-	return children, nil
+	return p.expand(ctx, t, children)
 }
 
 // chainBatches makes each batch wait for the previous one (and the pause
@@ -824,36 +799,14 @@ func (o *op) restore(cur, want *resState) (bool, error) {
 // common resource_properties; without concurrent each waits for the
 // previous one.
 func (o *op) chainRun(ctx context.Context, s *spec, t *task, props map[string]any, md any) ([]*task, error) {
-	cur := o.current(s.id)
 	types, _ := props["resources"].([]any)
-	g := &resState{Name: s.id, Type: TypeResourceChain, Properties: props, Metadata: md,
-		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
-	action := ActionCreate
-	if cur != nil {
-		g.Key, g.Gen, g.State = cur.Key, cur.Gen, cur.State
-		action = ActionUpdate
-	} else {
-		g.Key, g.Gen = o.key(s.id, 1), 1
-		g.State = State{PhysicalID: keyID(g.Key)}
-	}
 	names := make([]any, len(types))
 	for i := range types {
 		names[i] = strconv.Itoa(i)
 	}
-	g.State.Data = map[string]any{"members": names}
-	unchanged := cur != nil && cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.State.Data, g.State.Data)
-	if !unchanged {
-		g.Action, g.Status = action, StatusInProgress
-		if err := o.record(g); err != nil {
-			return nil, err
-		}
-		o.resEvent(g, action, StatusInProgress, "state changed")
-	}
-	finish := func(context.Context) error {
-		if unchanged {
-			return nil
-		}
-		return o.outcome(g, action, nil, nil)
+	p, err := o.beginParent(s, TypeResourceChain, props, md, map[string]any{"members": names})
+	if err != nil {
+		return nil, err
 	}
 	rp, _ := props["resource_properties"].(map[string]any)
 	concurrent, _ := props["concurrent"].(bool)
@@ -876,9 +829,73 @@ func (o *op) chainRun(ctx context.Context, s *spec, t *task, props map[string]an
 		}
 		children = append(children, ct)
 	}
-	if len(children) == 0 {
-		return nil, finish(ctx)
+	return p.expand(ctx, t, children)
+}
+
+// parentRes is a resource that expands into children (group, chain,
+// deployment group, template resource). It is recorded IN_PROGRESS when it
+// changes and COMPLETE once its children are.
+type parentRes struct {
+	o         *op
+	r         *resState
+	cur       *resState
+	action    Action
+	unchanged bool
+}
+
+// beginParent records a parent resource about to expand; data is kept in
+// its State.Data (member lists, skip lists) and part of the change check.
+func (o *op) beginParent(s *spec, typName string, props map[string]any, md any, data map[string]any) (*parentRes, error) {
+	cur := o.current(s.id)
+	r := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md,
+		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
+	p := &parentRes{o: o, r: r, cur: cur, action: ActionCreate}
+	if cur != nil && cur.Type == typName {
+		r.Key, r.Gen, r.State = cur.Key, cur.Gen, cur.State
+		p.action = ActionUpdate
+	} else {
+		gen := 1
+		if cur != nil {
+			gen = cur.Gen + 1
+		}
+		r.Key, r.Gen = o.key(s.id, gen), gen
+		r.State = State{PhysicalID: keyID(r.Key)}
 	}
-	t.join = finish
+	if data != nil {
+		r.State.Data = data
+	}
+	p.unchanged = cur != nil && cur.Type == typName && cur.Status == StatusComplete &&
+		hot.Equal(cur.Properties, props) && hot.Equal(cur.Metadata, md) && hot.Equal(cur.State.Data, r.State.Data)
+	if !p.unchanged {
+		r.Action, r.Status = p.action, StatusInProgress
+		if err := o.record(r); err != nil {
+			return nil, err
+		}
+		o.resEvent(r, p.action, StatusInProgress, "state changed")
+	}
+	return p, nil
+}
+
+// finish records the parent COMPLETE (with attrs when not nil), unless
+// nothing changed.
+func (p *parentRes) finish(attrs map[string]any) error {
+	if p.unchanged && (attrs == nil || hot.Equal(p.cur.State.Attributes, attrs)) {
+		return nil
+	}
+	var st *State
+	if attrs != nil {
+		c := p.r.State
+		c.Attributes = attrs
+		st = &c
+	}
+	return p.o.outcome(p.r, p.action, st, nil)
+}
+
+// expand hands the children to the walk, or finishes at once without any.
+func (p *parentRes) expand(ctx context.Context, t *task, children []*task) ([]*task, error) {
+	if len(children) == 0 {
+		return nil, p.finish(nil)
+	}
+	t.join = func(context.Context) error { return p.finish(nil) }
 	return children, nil
 }

@@ -95,19 +95,8 @@ func (o *op) deployment(ctx context.Context, s *spec, typName string, props map[
 	if cur != nil && cur.Status == StatusComplete && cur.Type == typName && hot.Equal(cur.Properties, props) {
 		return nil
 	}
-	action := ActionCreate
-	r := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md,
-		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
 	resuming := cur != nil && cur.Status == StatusInProgress && hot.Equal(cur.Properties, props)
-	if cur != nil {
-		r.Key, r.Gen, r.State = cur.Key, cur.Gen, cur.State
-		if cur.Action != ActionCreate || cur.Status == StatusComplete {
-			action = ActionUpdate
-		}
-	} else {
-		r.Key, r.Gen = o.key(s.id, 1), 1
-		r.State = State{PhysicalID: keyID(r.Key)}
-	}
+	r, action := o.ownState(s, cur, typName, props, md)
 	wanted := false
 	for _, a := range props["actions"].([]any) {
 		wanted = wanted || a == string(action)
@@ -450,35 +439,13 @@ func (o *op) deploymentGroupRun(ctx context.Context, s *spec, t *task, typName s
 		mtype = TypeStructuredDeployment
 	}
 	names := sortedNames(servers)
-	cur := o.current(s.id)
-	g := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md,
-		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
-	action := ActionCreate
-	if cur != nil {
-		g.Key, g.Gen, g.State = cur.Key, cur.Gen, cur.State
-		action = ActionUpdate
-	} else {
-		g.Key, g.Gen = o.key(s.id, 1), 1
-		g.State = State{PhysicalID: keyID(g.Key)}
-	}
 	nl := make([]any, len(names))
 	for i, n := range names {
 		nl[i] = n
 	}
-	g.State.Data = map[string]any{"members": nl}
-	unchanged := cur != nil && cur.Status == StatusComplete && hot.Equal(cur.Properties, props)
-	if !unchanged {
-		g.Action, g.Status = action, StatusInProgress
-		if err := o.record(g); err != nil {
-			return nil, err
-		}
-		o.resEvent(g, action, StatusInProgress, "state changed")
-	}
-	finish := func(context.Context) error {
-		if unchanged {
-			return nil
-		}
-		return o.outcome(g, action, nil, nil)
+	p, err := o.beginParent(s, typName, props, md, map[string]any{"members": nl})
+	if err != nil {
+		return nil, err
 	}
 	var children []*task
 	for i, n := range names {
@@ -496,9 +463,5 @@ func (o *op) deploymentGroupRun(ctx context.Context, s *spec, t *task, typName s
 			parent: s.id, index: i, deletionPolicy: "Delete", sc: s.sc}
 		children = append(children, o.newTask(ms))
 	}
-	if len(children) == 0 {
-		return nil, finish(ctx)
-	}
-	t.join = finish
-	return children, nil
+	return p.expand(ctx, t, children)
 }

@@ -55,20 +55,14 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 	if err != nil {
 		return nil, err
 	}
-	cur := o.current(s.id)
-	r := &resState{Name: s.id, Type: path, Properties: props, Metadata: md, Requires: s.requires,
-		Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
-	action := ActionCreate
-	if cur != nil && cur.Type == path {
-		r.Key, r.Gen, r.State = cur.Key, cur.Gen, cur.State
-		action = ActionUpdate
-	} else {
-		gen := 1
-		if cur != nil {
-			gen = cur.Gen + 1
+	// The nested stack's id is the resource's physical id: the current one,
+	// or the one beginParent will give a new generation.
+	stackID := keyID(o.key(s.id, 1))
+	if cur := o.current(s.id); cur != nil {
+		stackID = cur.State.PhysicalID
+		if cur.Type != path {
+			stackID = keyID(o.key(s.id, cur.Gen+1))
 		}
-		r.Key, r.Gen = o.key(s.id, gen), gen
-		r.State = State{PhysicalID: keyID(r.Key)}
 	}
 	params := map[string]any{}
 	for k, v := range props {
@@ -83,7 +77,7 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 	o.e.j.mu.Unlock()
 	nested, err := hot.Instantiate(tmpl, hot.Options{
 		StackName: stackName + "-" + strings.ReplaceAll(s.id, "/", "-"),
-		StackID:   r.State.PhysicalID,
+		StackID:   stackID,
 		ProjectID: o.stack.Params[hot.PseudoProjectID].(string),
 		Env:       env, Files: o.stack.Files(), Loader: o.e.opts.Loader,
 		Facade: map[string]any{"metadata": md, "deletion_policy": s.deletionPolicy, "update_policy": s.updatePolicy},
@@ -92,13 +86,9 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 		return nil, fmt.Errorf("nested stack %s: %w", path, err)
 	}
 	o.addHidden(nested.Hidden())
-	unchanged := cur != nil && cur.Type == path && cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.Metadata, md)
-	if !unchanged {
-		r.Action, r.Status = action, StatusInProgress
-		if err := o.record(r); err != nil {
-			return nil, err
-		}
-		o.resEvent(r, action, StatusInProgress, "state changed")
+	p, err := o.beginParent(s, path, props, md, nil)
+	if err != nil {
+		return nil, err
 	}
 	sc := &scope{o: o, stack: nested, prefix: s.id + "/", facade: map[string]any{
 		"metadata": md, "deletion_policy": s.deletionPolicy, "update_policy": s.updatePolicy}}
@@ -115,20 +105,20 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 			}
 			attrs[od.Name] = v
 		}
-		st := r.State
-		st.Attributes = attrs
-		if v, ok := attrs["OS::stack_id"]; ok {
-			st.RefID = v
-		}
 		if t.rolling {
 			if err := o.deleteRetired(ctx, s.id); err != nil {
 				return err
 			}
 		}
-		if unchanged && hot.Equal(cur.State.Attributes, attrs) {
+		if p.unchanged && hot.Equal(p.cur.State.Attributes, attrs) {
 			return nil
 		}
-		return o.outcome(r, action, &st, nil)
+		st := p.r.State
+		st.Attributes = attrs
+		if v, ok := attrs["OS::stack_id"]; ok {
+			st.RefID = v
+		}
+		return o.outcome(p.r, p.action, &st, nil)
 	}
 	children := o.stackTasks(sc, s.id)
 	if len(children) == 0 {

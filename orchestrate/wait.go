@@ -187,18 +187,7 @@ func (o *op) waitCondition(ctx context.Context, s *spec, props map[string]any, m
 	if cur != nil && cur.Status == StatusComplete && hot.Equal(cur.Properties, props) {
 		return nil
 	}
-	r := &resState{Name: s.id, Type: TypeWaitCondition, Properties: props, Metadata: md,
-		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
-	action := ActionCreate
-	if cur != nil {
-		r.Key, r.Gen, r.State = cur.Key, cur.Gen, cur.State
-		if cur.Action != ActionCreate || cur.Status == StatusComplete {
-			action = ActionUpdate
-		}
-	} else {
-		r.Key, r.Gen = o.key(s.id, 1), 1
-		r.State = State{PhysicalID: keyID(r.Key)}
-	}
+	r, action := o.ownState(s, cur, TypeWaitCondition, props, md)
 	r.Action, r.Status = action, StatusInProgress
 	if err := o.record(r); err != nil {
 		return err
@@ -256,4 +245,22 @@ func (o *op) handleSignals(ref string) ([]any, error) {
 	sort.Strings(ids)
 	l, _ := o.e.j.st.Resources[ids[0]].State.Data["signals"].([]any)
 	return l, nil
+}
+
+// ownState starts the state of a resource the engine runs itself (wait
+// conditions, deployments): the current key and generation, or the first.
+func (o *op) ownState(s *spec, cur *resState, typName string, props map[string]any, md any) (*resState, Action) {
+	r := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md,
+		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
+	action := ActionCreate
+	if cur != nil {
+		r.Key, r.Gen, r.State = cur.Key, cur.Gen, cur.State
+		if cur.Action != ActionCreate || cur.Status == StatusComplete {
+			action = ActionUpdate
+		}
+	} else {
+		r.Key, r.Gen = o.key(s.id, 1), 1
+		r.State = State{PhysicalID: keyID(r.Key)}
+	}
+	return r, action
 }
