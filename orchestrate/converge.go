@@ -152,6 +152,20 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	return nil, nil
 }
 
+// deleteMember deletes a group member and what is nested under it.
+func (o *op) deleteMember(ctx context.Context, id string) error {
+	o.e.j.mu.Lock()
+	var ids []string
+	for rid := range o.e.j.st.Resources {
+		if rid == id || strings.HasPrefix(rid, id+"/") || strings.HasPrefix(rid, id+"@") {
+			ids = append(ids, rid)
+		}
+	}
+	o.e.j.mu.Unlock()
+	sort.Strings(ids)
+	return errors.Join(o.deleteAll(ctx, ids, false)...)
+}
+
 // deleteRetired deletes the replaced copies of id and of the resources
 // nested under it (a rolling update keeps no old member past its batch).
 func (o *op) deleteRetired(ctx context.Context, id string) error {
@@ -561,6 +575,29 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 		pause = time.Duration(floatOf(ru["pause_time"], 0) * float64(time.Second))
 		batches = o.rollingBatches(s, names, byIndex, mtype, def, indexVar,
 			intOf(ru["max_batch_size"], 1), intOf(ru["min_in_service"], 0))
+		// Members no longer wanted go first, as in Heat.
+		wanted := map[string]bool{}
+		for _, n := range names {
+			wanted[s.id+"/"+n] = true
+		}
+		var removals []*task
+		for _, m := range members {
+			if wanted[m.Name] {
+				continue
+			}
+			m := m
+			rt := &task{id: m.Name + "#remove"}
+			rt.run = func(ctx context.Context) ([]*task, error) { return nil, o.deleteMember(ctx, m.Name) }
+			removals = append(removals, rt)
+		}
+		if len(batches) > 0 {
+			for _, b := range batches[0] {
+				for _, r := range removals {
+					b.dependOn(r)
+				}
+			}
+		}
+		children = append(children, removals...)
 		if t := o.e.opts.Timeout; t > 0 && len(batches) > 1 && pause*time.Duration(len(batches)-1) >= t {
 			return nil, fmt.Errorf("%w: rolling_update pause_time × (batches-1) = %s is not less than the stack timeout %s",
 				ErrInvalid, pause*time.Duration(len(batches)-1), t)

@@ -302,6 +302,9 @@ type op struct {
 }
 
 func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool) (err error) {
+	// A rollback after the stack timeout gets a new timeout; only the
+	// caller's cancellation stops it.
+	callerCtx := ctx
 	if e.opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.opts.Timeout)
@@ -348,7 +351,7 @@ func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool)
 		return nil
 	}
 	failed := fmt.Errorf("%w: %s %s: %s", ErrFailed, name, action, reason)
-	if e.opts.DisableRollback || ctx.Err() != nil || (action != ActionCreate && action != ActionUpdate) {
+	if e.opts.DisableRollback || callerCtx.Err() != nil || (action != ActionCreate && action != ActionUpdate) {
 		return failed
 	}
 	// Roll back to the last good template (none after a failed create:
@@ -357,7 +360,7 @@ func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool)
 		Holder: e.holder, Started: time.Now().UTC()}}); jerr != nil {
 		return errors.Join(failed, jerr)
 	}
-	if rerr := e.run(ctx, ActionRollback, good, false); rerr != nil {
+	if rerr := e.run(callerCtx, ActionRollback, good, false); rerr != nil {
 		return errors.Join(failed, rerr)
 	}
 	return fmt.Errorf("%w (rolled back)", failed)

@@ -114,7 +114,52 @@ func TestStackTimeout(t *testing.T) {
 	if !errors.Is(err, ErrFailed) || !strings.Contains(err.Error(), "deadline exceeded") {
 		t.Errorf("stack timeout: %v", err)
 	}
-	if info, _ := e.Show(); info.State() != "CREATE_FAILED" {
-		t.Errorf("state %s", info.State())
+	// The stack timed out; the rollback (a new timeout) deleted b.
+	if info, _ := e.Show(); info.State() != "ROLLBACK_COMPLETE" || len(info.Resources) != 0 {
+		t.Errorf("after the timeout: %s %+v", info.State(), info.Resources)
+	}
+}
+
+// A rolling update that also scales in removes the unwanted members (the
+// highest indices) before the first batch starts.
+func TestRollingUpdateScaleInRemovesFirst(t *testing.T) {
+	h := newHarness(t)
+	e := h.open(&Options{Parallelism: 8})
+	tmpl := `heat_template_version: 2016-10-14
+parameters:
+  value: {type: string}
+  count: {type: number}
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    update_policy:
+      rolling_update: {max_batch_size: 1}
+    properties:
+      count: {get_param: count}
+      resource_def:
+        type: OS::Heat::TestResource
+        properties: {value: {get_param: value}, update_replace: true}
+`
+	mk := func(v, n string) *Input {
+		return &Input{TemplateFile: "t.yaml", Template: tmpl, Params: map[string]string{"value": v, "count": n}}
+	}
+	if err := e.Create(t.Context(), "s", mk("v1", "4")); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	h.events = nil
+	h.mu.Unlock()
+	if err := e.Update(t.Context(), mk("v2", "2")); err != nil {
+		t.Fatal(err)
+	}
+	ev := h.states()
+	firstStart := slices.Index(ev, "group/1 CREATE_IN_PROGRESS")
+	for _, gone := range []string{"group/2 DELETE_COMPLETE", "group/3 DELETE_COMPLETE"} {
+		if i := slices.Index(ev, gone); i < 0 || i > firstStart {
+			t.Errorf("%s not before the first batch: %v", gone, ev)
+		}
+	}
+	if info, _ := e.Show(); len(info.Resources) != 3 {
+		t.Errorf("resources: %+v", info.Resources)
 	}
 }
