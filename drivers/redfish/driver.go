@@ -624,11 +624,7 @@ func (d *Driver) As(target any) bool {
 	if !ok {
 		return false
 	}
-	select {
-	case d.slot <- struct{}{}:
-	default:
-		return false
-	}
+	d.slot <- struct{}{}
 	defer func() { <-d.slot }()
 	if d.client == nil {
 		return false

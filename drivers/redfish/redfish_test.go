@@ -435,3 +435,42 @@ func TestTLS(t *testing.T) {
 	}
 	d.Close()
 }
+
+// TestBasicAuthWhenNoSessionService serves a root without
+// Links.Sessions (gofish's session Connect fails on such a service): the
+// driver falls back to basic authentication, and auth=session still
+// logs in at the standard path.
+func TestBasicAuthWhenNoSessionService(t *testing.T) {
+	ctx := t.Context()
+	dc := startDC(t, 1, nil)
+	m := dc.Machine(0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.TrimSuffix(r.URL.Path, "/") != "/redfish/v1" {
+			dc.Redfish().ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"@odata.id":"/redfish/v1","Id":"RootService","Name":"Root","Systems":{"@odata.id":"/redfish/v1/Systems"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	addr := "redfish+http://" + srv.Listener.Addr().String() + m.RedfishSystemPath()
+	d, err := redfish.Open(ctx, addr, m.Credentials(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.PowerState(ctx); err != nil || dc.Redfish().Sessions() != 0 {
+		t.Errorf("basic fallback: %v, %d sessions", err, dc.Redfish().Sessions())
+	}
+	d.Close()
+	d, err = redfish.Open(ctx, addr+"?auth=session", m.Credentials(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dc.Redfish().Sessions() != 1 {
+		t.Errorf("auth=session: %d sessions", dc.Redfish().Sessions())
+	}
+	d.Close()
+	if _, err := redfish.Open(ctx, addr, provision.NewCredentials("admin", "wrong-pw"), nil); !errors.Is(err, provision.ErrAuth) {
+		t.Errorf("basic fallback, wrong password: %v", err)
+	}
+}
