@@ -256,6 +256,37 @@ func TestRedfishFaults(t *testing.T) {
 	}
 }
 
+// TestRedfishETags checks conditional GETs: If-None-Match with the
+// current ETag is 304, and a state change gives a new ETag.
+func TestRedfishETags(t *testing.T) {
+	dc := startDC(t, 1, &sim.Options{Endpoints: sim.EndpointRedfish})
+	m := dc.Machine(0)
+	get := func(inm string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, dc.Redfish().URL()+m.RedfishSystemPath(), nil)
+		req.SetBasicAuth("admin", "password")
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("ETag")
+	}
+	code, tag := get("")
+	if code != 200 || !strings.HasPrefix(tag, `"`) {
+		t.Fatalf("GET: %d, ETag %q", code, tag)
+	}
+	if code, _ := get(tag); code != http.StatusNotModified {
+		t.Errorf("If-None-Match with the current ETag: %d, want 304", code)
+	}
+	m.Power(provision.PowerActionOn)
+	if code, tag2 := get(tag); code != 200 || tag2 == tag {
+		t.Errorf("after a power change: %d, ETag %q (was %q)", code, tag2, tag)
+	}
+}
+
 func TestRedfishPowerDelay(t *testing.T) {
 	dc := startDC(t, 1, &sim.Options{Endpoints: sim.EndpointRedfish, PowerOnDelay: time.Hour, PowerOffDelay: time.Hour})
 	m := dc.Machine(0)
