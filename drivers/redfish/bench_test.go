@@ -1,6 +1,7 @@
 package redfish_test
 
 import (
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,7 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tripleo-go/tripleo/drivers/redfish"
+	"github.com/tripleo-go/tripleo/drivers/sim"
 	"github.com/tripleo-go/tripleo/internal/peertest"
 )
 
@@ -75,4 +79,36 @@ func BenchmarkPowerStatus(b *testing.B) {
 		b.ReportMetric(warm*1000/reads, "warm-ms/read")
 		b.ReportMetric(cold*1000/reads, "cold-ms/read")
 	})
+}
+
+var benchBMCs = flag.Int("bmcs", 1000, "simulated Redfish systems swept by BenchmarkSweep")
+
+// BenchmarkSweep reads the power state of every system of a simulated
+// datacenter's Redfish service with a new driver each (log in, probe,
+// read, log out), 100 at a time: the Redfish counterpart of drivers/ipmi's
+// BenchmarkPowerStatus.
+//
+//	go test -run '^$' -bench Sweep -benchtime 3x ./drivers/redfish/
+func BenchmarkSweep(b *testing.B) {
+	dc := startDC(b, *benchBMCs, &sim.Options{DiskSize: 1 << 20})
+	ms := dc.Machines()
+	for b.Loop() {
+		g, ctx := errgroup.WithContext(b.Context())
+		g.SetLimit(100)
+		for _, m := range ms {
+			g.Go(func() error {
+				d, err := redfish.Open(ctx, m.RedfishURL(), m.Credentials(), nil)
+				if err != nil {
+					return err
+				}
+				defer d.Close()
+				_, err = d.PowerState(ctx)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/float64(len(ms)), "ms/BMC")
 }
