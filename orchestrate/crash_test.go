@@ -45,7 +45,7 @@ func TestCrashHelper(t *testing.T) {
 	}
 	types := NewTypes()
 	types.Register(TypeSimServer, cloud.Type())
-	e, err := Open(t.Context(), filepath.Join(dir, "stack.state"), &Options{Types: types, Parallelism: 4,
+	opts := &Options{Types: types, Parallelism: 4,
 		afterRecord: func(seq uint64) {
 			if seq == at {
 				// The simulated cloud handles each request atomically:
@@ -53,7 +53,13 @@ func TestCrashHelper(t *testing.T) {
 				cloud.mu.Lock()
 				os.Exit(crashExit)
 			}
-		}})
+		}}
+	if os.Getenv("ORCHESTRATE_CRASH_ON_PUBLISH") != "" {
+		// Die as soon as a server's metadata is published, while the
+		// deployment waits for its signal.
+		opts.Metadata = exitPublisher{}
+	}
+	e, err := Open(t.Context(), filepath.Join(dir, "stack.state"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,12 +83,18 @@ func runCrashChild(t *testing.T, dir, op, tmpl string, at uint64) (crashed bool)
 	return runCrashChildFiles(t, dir, op, tmpl, "", at)
 }
 
-func runCrashChildFiles(t *testing.T, dir, op, tmpl, member string, at uint64) (crashed bool) {
+type exitPublisher struct{}
+
+func (exitPublisher) SetJSON(string, []byte) error { os.Exit(crashExit); return nil }
+func (exitPublisher) Delete(string)                {}
+
+func runCrashChildFiles(t *testing.T, dir, op, tmpl, member string, at uint64, env ...string) (crashed bool) {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestCrashHelper$")
 	// GORACE: the race detector otherwise sleeps a second at each exit.
 	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "ORCHESTRATE_CRASH_DIR="+dir, "ORCHESTRATE_CRASH_OP="+op,
 		"ORCHESTRATE_CRASH_TEMPLATE="+tmpl, "ORCHESTRATE_CRASH_MEMBER="+member, fmt.Sprintf("ORCHESTRATE_CRASH_AT=%d", at))
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == crashExit {
@@ -115,7 +127,7 @@ func reopenAndCheckN(t *testing.T, dir, wantState string, wantKeys, wantResource
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, rerr := e.Resumed(); rerr != nil {
+	if _, rerr := e.Resumed(t.Context()); rerr != nil {
 		t.Fatalf("resume failed: %v", rerr)
 	}
 	info, err := e.Show()
@@ -255,5 +267,37 @@ resources:
 		if t.Failed() {
 			t.Fatalf("crash after record %d of %d", at, total)
 		}
+	}
+}
+
+// TestCrashWhileDeploymentWaits kills the engine while a software
+// deployment waits for its server's signal: on reopen the metadata is
+// published again, the signal is accepted while the resumed create runs,
+// and the stack completes with the signalled outputs.
+func TestCrashWhileDeploymentWaits(t *testing.T) {
+	dir := t.TempDir()
+	if !runCrashChildFiles(t, dir, "create", deployTemplate, "", 0, "ORCHESTRATE_CRASH_ON_PUBLISH=1") {
+		t.Fatal("the child did not crash at publication")
+	}
+	pub := &docs{}
+	e, err := Open(t.Context(), filepath.Join(dir, "stack.state"), &Options{Metadata: pub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	_, doc, err := pub.only()
+	if err != nil || len(doc["deployments"].([]any)) != 1 {
+		t.Fatalf("metadata not republished on open: %v %v", doc, err)
+	}
+	if err := e.Signal(t.Context(), "dep", map[string]any{"deploy_stdout": "hello bar", "deploy_status_code": 0, "result": "hello bar"}); err != nil {
+		t.Fatal(err)
+	}
+	if resumed, err := e.Resumed(t.Context()); !resumed || err != nil {
+		t.Fatalf("resume: %v %v", resumed, err)
+	}
+	info, _ := e.Show()
+	out, _ := e.Outputs(t.Context())
+	if info.State() != "CREATE_COMPLETE" || out["result"] != "hello bar" {
+		t.Errorf("after resume: %s %v", info.State(), out)
 	}
 }

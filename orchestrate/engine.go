@@ -69,19 +69,23 @@ type Engine struct {
 	lock   *os.File
 	holder string
 
-	opMu      sync.Mutex
-	srvMu     sync.Mutex // serialises server metadata changes
-	evMu      sync.Mutex
-	evSeq     atomic.Uint64
-	resumed   bool
-	resumeErr error
+	opMu       sync.Mutex
+	srvMu      sync.Mutex // serialises server metadata changes
+	evMu       sync.Mutex
+	evSeq      atomic.Uint64
+	resumed    bool
+	resumeErr  error         // set before resumeDone is closed
+	resumeDone chan struct{} // closed when the resumed operation ends
 }
 
 // Open opens (or creates) the stack state file at path and takes the
 // stack's lease. If the file records an operation that was interrupted (the
-// process died), Open resumes it before returning: resources whose
-// plug-in call may or may not have happened are looked up with Check and
-// adopted, so each is created exactly once. Resumed reports the outcome.
+// process died), Open resumes it in the background, under ctx: resources
+// whose plug-in call may or may not have happened are looked up with Check
+// and adopted, so each is created exactly once. Until it ends, other
+// operations get ErrLocked while signals (Signal, SignalHandler) are
+// accepted, so a resumed deployment can still be signalled. Resumed waits
+// for it and reports the outcome.
 func Open(ctx context.Context, path string, opts *Options) (*Engine, error) {
 	e := &Engine{path: path}
 	if opts != nil {
@@ -115,11 +119,20 @@ func Open(ctx context.Context, path string, opts *Options) (*Engine, error) {
 		e.releaseLease()
 		return nil, fmt.Errorf("publish metadata: %w", err)
 	}
-	if op := j.st.Op; op != nil {
-		e.resumed = true
-		e.log.Info("resuming interrupted operation", "stack", j.st.Name, "action", op.Action, "holder", op.Holder)
-		e.resumeErr = e.run(ctx, op.Action, op.Input, true)
+	e.resumeDone = make(chan struct{})
+	op := j.st.Op
+	if op == nil {
+		close(e.resumeDone)
+		return e, nil
 	}
+	e.resumed = true
+	e.log.Info("resuming interrupted operation", "stack", j.st.Name, "action", op.Action, "holder", op.Holder)
+	e.opMu.Lock() // held by the resumed operation
+	go func() {
+		defer close(e.resumeDone)
+		defer e.opMu.Unlock()
+		e.resumeErr = e.run(ctx, op.Action, op.Input, true)
+	}()
 	return e, nil
 }
 
@@ -161,9 +174,17 @@ func (e *Engine) Close() error {
 	return err
 }
 
-// Resumed reports whether Open found an interrupted operation, and the
-// error with which resuming it ended (nil if it completed).
-func (e *Engine) Resumed() (bool, error) { return e.resumed, e.resumeErr }
+// Resumed waits until the operation Open resumed (if any) has ended, and
+// reports whether there was one and the error with which it ended (nil if
+// it completed), or ctx's error if ctx ends first.
+func (e *Engine) Resumed(ctx context.Context) (bool, error) {
+	select {
+	case <-e.resumeDone:
+		return e.resumed, e.resumeErr
+	case <-ctx.Done():
+		return e.resumed, ctx.Err()
+	}
+}
 
 func (e *Engine) begin() error {
 	if !e.opMu.TryLock() {

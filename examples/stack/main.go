@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer e.Close()
-	if resumed, rerr := e.Resumed(); resumed {
+	if resumed, rerr := e.Resumed(ctx); resumed {
 		fmt.Fprintln(stderr, "resumed an interrupted operation")
 		if rerr != nil {
 			return rerr
