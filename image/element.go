@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Element is a reusable piece of an image, diskimage-builder's idea in a
@@ -168,8 +169,10 @@ func knownPhase(p HookPhase) bool {
 // LoadElement reads an element directory: element.yaml (optional; the
 // name defaults to the directory name), DIB's element-deps,
 // element-provides and package-installs lists (one name a line), static/
-// as the overlay, and executable scripts in <phase>.d/ as hooks. Scripts
-// run on the host with TARGET_ROOT set to the staging tree (no chroot).
+// as the overlay, and executable scripts in <phase>.d/ as hooks. As in
+// diskimage-builder, scripts of pre-install.d, install.d, post-install.d
+// and finalise.d run inside the staging tree (chroot, root only), those
+// of extra-data.d and cleanup.d on the host with TARGET_ROOT set.
 func LoadElement(dir string) (*Element, error) {
 	e := &Element{Name: filepath.Base(filepath.Clean(dir))}
 	if b, err := os.ReadFile(filepath.Join(dir, "element.yaml")); err == nil {
@@ -214,7 +217,7 @@ func LoadElement(dir string) (*Element, error) {
 				continue
 			}
 			script := filepath.Join(dir, string(ph)+".d", de.Name())
-			e.Hooks = append(e.Hooks, Hook{Phase: ph, Name: de.Name(), Run: scriptHook(script)})
+			e.Hooks = append(e.Hooks, Hook{Phase: ph, Name: de.Name(), Run: scriptHook(script, ph)})
 		}
 	}
 	e.Dir = dir
@@ -228,14 +231,58 @@ func LoadElement(dir string) (*Element, error) {
 	return e, nil
 }
 
-func scriptHook(script string) func(context.Context, *HookContext) error {
+// inChroot reports whether diskimage-builder runs a phase's scripts
+// inside the image (chroot) rather than on the host.
+func inChroot(p HookPhase) bool {
+	switch p {
+	case HookPreInstall, HookInstall, HookPostInstall, HookFinalise:
+		return true
+	}
+	return false
+}
+
+// ErrNeedsRoot is wrapped when a hook must run in a chroot and the build
+// has no root privilege.
+var ErrNeedsRoot = errors.New("needs root")
+
+// scriptHook runs an element's script as diskimage-builder does: scripts
+// of the in-image phases (pre-install, install, post-install, finalise)
+// are copied into the staging tree and run chrooted into it (root only:
+// running them on the host could change the host), the others run on the
+// host with TARGET_ROOT set to the staging tree.
+func scriptHook(script string, phase HookPhase) func(context.Context, *HookContext) error {
 	return func(ctx context.Context, hc *HookContext) error {
-		cmd := exec.CommandContext(ctx, script)
-		cmd.Dir = hc.Root
-		cmd.Env = append(os.Environ(), "TARGET_ROOT="+hc.Root)
-		for _, k := range sortedKeys(hc.Env) {
-			cmd.Env = append(cmd.Env, k+"="+hc.Env[k])
+		env := append(os.Environ(), "TARGET_ROOT="+hc.Root)
+		var cmd *exec.Cmd
+		if inChroot(phase) {
+			if os.Geteuid() != 0 {
+				return fmt.Errorf("%s.d/%s runs inside the image (chroot): %w", phase, filepath.Base(script), ErrNeedsRoot)
+			}
+			b, err := os.ReadFile(script)
+			if err != nil {
+				return err
+			}
+			dir, err := os.MkdirTemp(hc.Root, ".tripleo-hook-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			in := filepath.Join(dir, filepath.Base(script))
+			if err := os.WriteFile(in, b, 0o755); err != nil {
+				return err
+			}
+			cmd = exec.CommandContext(ctx, "/"+filepath.Base(dir)+"/"+filepath.Base(script))
+			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: hc.Root}
+			cmd.Dir = "/"
+			env = append(os.Environ(), "TARGET_ROOT=/")
+		} else {
+			cmd = exec.CommandContext(ctx, script)
+			cmd.Dir = hc.Root
 		}
+		for _, k := range sortedKeys(hc.Env) {
+			env = append(env, k+"="+hc.Env[k])
+		}
+		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("%s: %w: %s", filepath.Base(script), err, strings.TrimSpace(string(out)))

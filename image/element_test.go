@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/tripleo-go/tripleo/internal/peertest"
 )
 
 func el(name string, deps, provides []string) *Element {
@@ -65,7 +66,11 @@ func TestElementsInBuild(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "agent", "element-deps"), []byte("base\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "agent", "package-installs"), []byte("os-refresh-config # the agent\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "agent", "static", "etc", "os-apply-config", "t.conf"), []byte("{{x}}\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "agent", "install.d", "10-touch"), []byte("#!/bin/sh\nset -e\necho \"$GREETING\" > \"$TARGET_ROOT/etc/greeting\"\n"), 0o755)
+	// install.d runs inside the image (chroot, with the image's /bin/sh),
+	// extra-data.d on the host with TARGET_ROOT.
+	os.WriteFile(filepath.Join(dir, "agent", "install.d", "10-touch"), []byte("#!/bin/sh\nset -e\n[ \"$TARGET_ROOT\" = / ]\necho \"$GREETING\" > /etc/greeting\n"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "agent", "extra-data.d"), 0o755)
+	os.WriteFile(filepath.Join(dir, "agent", "extra-data.d", "10-host"), []byte("#!/bin/sh\nset -e\nmkdir -p \"$TARGET_ROOT/etc\"\necho host > \"$TARGET_ROOT/etc/extra\"\n"), 0o755)
 	agent, err := LoadElement(filepath.Join(dir, "agent"))
 	if err != nil {
 		t.Fatal(err)
@@ -84,13 +89,17 @@ func TestElementsInBuild(t *testing.T) {
 	spec := smallSpec("el")
 	spec.Elements = []string{"agent"}
 	var events []Event
-	a := buildT(t, spec, NewTree(), &Options{Elements: []*Element{base, agent}, Progress: func(e Event) { events = append(events, e) }})
+	busybox, err := os.ReadFile(peertest.Look(t, "busybox")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := buildT(t, spec, NewTree(Entry{Path: "bin/sh", Mode: 0o755, Data: busybox}), &Options{Elements: []*Element{base, agent}, Progress: func(e Event) { events = append(events, e) }})
 	verifyImage(t, a)
 	if !reflect.DeepEqual(order, []string{"pre-install", "cleanup"}) {
 		t.Errorf("hook order %v", order)
 	}
 	got := readExt4(t, a.Path(a.Raw), a.Manifest.Disk.Partitions[1].Start)
-	if string(got["etc/greeting"].data) != "hello\n" || string(got["etc/motd"].data) != "golden\n" || string(got["etc/os-apply-config/t.conf"].data) != "{{x}}\n" {
+	if string(got["etc/greeting"].data) != "hello\n" || string(got["etc/extra"].data) != "host\n" || string(got["etc/motd"].data) != "golden\n" || string(got["etc/os-apply-config/t.conf"].data) != "{{x}}\n" {
 		t.Errorf("element output missing: %+v", got)
 	}
 	if !reflect.DeepEqual(a.Manifest.Packages, []string{"os-refresh-config", "systemd"}) || len(a.Manifest.Elements) != 2 || a.Manifest.Elements[1].Name != "agent" {
