@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/stmcginnis/gofish"
 	"github.com/stmcginnis/gofish/schemas"
@@ -286,6 +287,27 @@ func (d *Driver) gofishMedia(c *gofish.APIClient, path string) (*schemas.Virtual
 	return vm, nil
 }
 
+// waitMedia reads the device back until done reports true, a few times
+// with a growing pause (BMCs that answer 202 attach or detach after the
+// answer); it returns the last state read.
+func (d *Driver) waitMedia(ctx context.Context, c *gofish.APIClient, path string, done func(*mediaDoc) bool) (*mediaDoc, error) {
+	wait := 50 * time.Millisecond
+	for try := 0; ; try++ {
+		m, _, err := d.media(c, path)
+		if err != nil || done(m) || try == 6 {
+			return m, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return m, nil
+		case <-t.C:
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
 // MediaStatus reads the virtual CD's state.
 func (d *Driver) MediaStatus(ctx context.Context) (MediaStatus, error) {
 	var st MediaStatus
@@ -332,7 +354,7 @@ func (d *Driver) InsertMedia(ctx context.Context, url string) error {
 		if err != nil {
 			return err
 		}
-		back, _, err := d.media(c, vm.Path)
+		back, err := d.waitMedia(ctx, c, vm.Path, func(m *mediaDoc) bool { return m.Inserted && m.Image == url })
 		if err != nil {
 			return err
 		}
@@ -358,7 +380,7 @@ func (d *Driver) EjectMedia(ctx context.Context) error {
 		if _, err := g.EjectMedia(); err != nil {
 			return err
 		}
-		back, _, err := d.media(c, vm.Path)
+		back, err := d.waitMedia(ctx, c, vm.Path, func(m *mediaDoc) bool { return !m.Inserted })
 		if err != nil {
 			return err
 		}
