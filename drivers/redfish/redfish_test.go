@@ -80,9 +80,9 @@ func TestConformance(t *testing.T) {
 		{name: "power-delay", opts: sim.Options{PowerOnDelay: 300 * time.Millisecond, PowerOffDelay: 200 * time.Millisecond}},
 		// Every third request fails once: held unanswered, 500, truncated
 		// JSON, or the session dropped with a 401.
-		{name: "faults-session", query: "?timeout=300ms&retries=3",
+		{name: "faults-session", query: "?timeout=500ms&retries=3",
 			flaky: []sim.Fault{sim.FaultUnreachable, sim.FaultServerError, sim.FaultTruncatedJSON, sim.FaultWrongPassword}},
-		{name: "faults-basic", query: "?auth=basic&timeout=300ms&retries=3",
+		{name: "faults-basic", query: "?auth=basic&timeout=500ms&retries=3",
 			flaky: []sim.Fault{sim.FaultServerError, sim.FaultTruncatedJSON, sim.FaultUnreachable}},
 	}
 	for _, tc := range cases {
