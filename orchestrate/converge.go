@@ -80,17 +80,21 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	fail := func(err error) ([]*task, error) {
 		return nil, fmt.Errorf("resources.%s: %w", s.id, err)
 	}
+	// Errors in the definition name the template file too.
+	invalid := func(section string, err error) ([]*task, error) {
+		return nil, fmt.Errorf("%s: resources.%s.%s: %w", s.sc.stack.Template.File, s.id, section, err)
+	}
 	typName, err := o.stack.Env.Registry.Resolve(s.scope, s.typ)
 	if err != nil {
 		return fail(err)
 	}
 	props, err := o.resolveIn(s.sc, s.props)
 	if err != nil {
-		return fail(fmt.Errorf("properties: %w", err))
+		return invalid("properties", err)
 	}
 	md, err := o.resolveIn(s.sc, s.md)
 	if err != nil {
-		return fail(fmt.Errorf("metadata: %w", err))
+		return invalid("metadata", err)
 	}
 	pm, _ := props.(map[string]any)
 	if hot.IsTemplatePath(typName) {
@@ -106,7 +110,7 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	}
 	pm, err = rt.Schema().Validate(pm)
 	if err != nil {
-		return fail(fmt.Errorf("properties: %w", err))
+		return invalid("properties", err)
 	}
 	if isDeploymentGroup(typName) {
 		ch, err := o.deploymentGroupRun(ctx, s, t, typName, pm, md)

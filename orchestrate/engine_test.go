@@ -214,3 +214,15 @@ func TestImmutableAndRollbackOnDemand(t *testing.T) {
 		t.Errorf("after rollback: %s %v %+v", info.State(), out, info.Resources)
 	}
 }
+
+func TestRuntimeErrorsNameFileResourceProperty(t *testing.T) {
+	h := newHarness(t)
+	e := h.open(&Options{DisableRollback: true})
+	err := e.Create(t.Context(), "s", &Input{TemplateFile: "bad.yaml", Template: `heat_template_version: 2016-10-14
+resources:
+  srv: {type: Sim::Server, properties: {imagee: x}}
+`})
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml: resources.srv.properties: invalid: unknown property imagee") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -163,3 +163,22 @@ resources:
 		t.Errorf("resources: %+v", info.Resources)
 	}
 }
+
+// An update with the same input changes nothing: only the stack's events.
+func TestNoopUpdateTouchesNothing(t *testing.T) {
+	h := newHarness(t)
+	e := h.open(nil)
+	in := input(t, "stack.yaml", nil)
+	if err := e.Create(t.Context(), "s", in); err != nil {
+		t.Fatal(err)
+	}
+	h.mu.Lock()
+	h.events = nil
+	h.mu.Unlock()
+	if err := e.Update(t.Context(), in); err != nil {
+		t.Fatal(err)
+	}
+	if ev := h.states(); len(ev) != 2 || ev[0] != "s UPDATE_IN_PROGRESS" || ev[1] != "s UPDATE_COMPLETE" {
+		t.Errorf("no-op update events: %v", ev)
+	}
+}
