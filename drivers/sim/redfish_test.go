@@ -364,3 +364,26 @@ func TestRedfishWithSushy(t *testing.T) {
 		t.Errorf("machine saw %v", calls)
 	}
 }
+
+// TestMixedEndpoints starts a fleet of IPMI-only, Redfish-only and dual
+// machines: only the Redfish ones are systems of the service, and
+// MachineFor finds each by any of its addresses.
+func TestMixedEndpoints(t *testing.T) {
+	eps := []sim.Endpoints{sim.EndpointIPMI, sim.EndpointRedfish, sim.EndpointIPMI | sim.EndpointRedfish}
+	dc := startDC(t, 3, &sim.Options{EndpointsOf: func(i int) sim.Endpoints { return eps[i] }})
+	for i, m := range dc.Machines() {
+		hasIPMI, hasRF := m.IPMIURL() != "", m.RedfishURL() != ""
+		if hasIPMI != (eps[i]&sim.EndpointIPMI != 0) || hasRF != (eps[i]&sim.EndpointRedfish != 0) {
+			t.Errorf("%s: IPMI %q Redfish %q, want endpoints %d", m.Name(), m.IPMIURL(), m.RedfishURL(), eps[i])
+		}
+		for _, u := range []string{m.IPMIURL(), m.RedfishURL()} {
+			if u != "" && dc.MachineFor(u) != m {
+				t.Errorf("MachineFor(%s) = %v, want %s", u, dc.MachineFor(u), m.Name())
+			}
+		}
+	}
+	_, body, err := rawGet(t, dc, "/redfish/v1/Systems", 5*time.Second)
+	if err != nil || !strings.Contains(string(body), `"Members@odata.count":2`) || strings.Contains(string(body), "Systems/m0") {
+		t.Errorf("Systems: %v %s", err, body)
+	}
+}
