@@ -3,6 +3,8 @@ package provision
 import (
 	"fmt"
 	"log/slog"
+	"os"
+	"strings"
 )
 
 // Redacted is what a secret prints as.
@@ -46,3 +48,19 @@ func (c Credentials) LogValue() slog.Value { return slog.StringValue(Redacted) }
 // MarshalJSON writes "[REDACTED]": Credentials never serialise their secret.
 // Inventories that must store the password do so explicitly.
 func (c Credentials) MarshalJSON() ([]byte, error) { return []byte(`"` + Redacted + `"`), nil }
+
+// ReadPasswordFile returns the password on the first line of a file (a
+// trailing CR is dropped), the convention of the -password-file flags of
+// the examples and of ipmitool's -f. The error names the file, never its
+// content; an empty first line is an error.
+func ReadPasswordFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("password file: %w", err)
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	if line = strings.TrimSuffix(line, "\r"); line == "" {
+		return "", fmt.Errorf("password file %s: first line is empty", path)
+	}
+	return line, nil
+}

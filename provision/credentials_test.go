@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -41,5 +43,33 @@ func TestCredentialsRedacted(t *testing.T) {
 	}
 	if c.Password() != "hunter2" || c.Username() != "admin" {
 		t.Error("accessors")
+	}
+}
+
+func TestReadPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct {
+		body, want string
+		err        bool
+	}{
+		"first line": {body: "s3cret\nignored\n", want: "s3cret"},
+		"crlf":       {body: "s3cret\r\n", want: "s3cret"},
+		"no newline": {body: "s3cret", want: "s3cret"},
+		"empty":      {body: "\nx", err: true},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		if err := os.WriteFile(p, []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := provision.ReadPasswordFile(p)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("%s: got %q, %v", name, got, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "ignored") {
+			t.Errorf("%s: error shows the file's content: %v", name, err)
+		}
+	}
+	if _, err := provision.ReadPasswordFile(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file: no error")
 	}
 }

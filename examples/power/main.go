@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(2, "unknown command %q", strings.Join(rest, " "))
 		}
 	}
-	password, err := readPassword(*passwordFile)
+	password, err := provision.ReadPasswordFile(*passwordFile)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
@@ -115,20 +115,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "power: %s\n", s)
 	}
 	return 0
-}
-
-// readPassword returns the first line of the file.
-func readPassword(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("password file: %w", err)
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	line = strings.TrimSuffix(line, "\r")
-	if line == "" {
-		return "", fmt.Errorf("password file %s: first line is empty", path)
-	}
-	return line, nil
 }
 
 // explain adds a hint for the errors a person can act on.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tripleo-go/tripleo/drivers/sim"
+	"github.com/tripleo-go/tripleo/provision"
 )
 
 func main() {
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case *username == "":
 		return fail(2, "-username is empty")
 	}
-	password, err := readPassword(*passwordFile)
+	password, err := provision.ReadPasswordFile(*passwordFile)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
@@ -83,17 +84,4 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(1, "%v", err)
 	}
 	return 0
-}
-
-// readPassword returns the first line of the file.
-func readPassword(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("password file: %w", err)
-	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	if line = strings.TrimSuffix(line, "\r"); line == "" {
-		return "", fmt.Errorf("password file %s: first line is empty", path)
-	}
-	return line, nil
 }
