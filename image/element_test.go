@@ -6,9 +6,12 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -173,4 +176,87 @@ func TestTarSources(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTarCannotEscape: entries written through a symlink, or ".."
+// names, are refused and nothing lands outside the staging tree.
+func TestTarCannotEscape(t *testing.T) {
+	outside := t.TempDir()
+	for name, entries := range map[string][]*tar.Header{
+		"through symlink": {
+			{Name: "etc", Typeflag: tar.TypeSymlink, Linkname: outside},
+			{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		},
+		"dir through symlink": {
+			{Name: "x", Typeflag: tar.TypeSymlink, Linkname: outside},
+			{Name: "x/sub/", Typeflag: tar.TypeDir, Mode: 0o777},
+		},
+		"hard link through symlink": {
+			{Name: "y", Typeflag: tar.TypeSymlink, Linkname: outside},
+			{Name: "z", Typeflag: tar.TypeLink, Linkname: "y/secret"},
+		},
+		"dot dot": {{Name: "../evil", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1}},
+		"dir over symlink": {
+			{Name: "w", Typeflag: tar.TypeSymlink, Linkname: outside},
+			{Name: "w/", Typeflag: tar.TypeDir, Mode: 0o777},
+			{Name: "w/new", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+			{Name: "v", Typeflag: tar.TypeDir, Mode: 0o755},
+			{Name: "v/../../evil", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(outside, "secret"), []byte("s"), 0o600)
+			var buf bytes.Buffer
+			tw := tar.NewWriter(&buf)
+			for _, h := range entries {
+				tw.WriteHeader(h)
+				if h.Size > 0 {
+					tw.Write([]byte("x"))
+				}
+			}
+			tw.Close()
+			st := newStaging(t.TempDir())
+			if err := populateTar(t.Context(), &buf, st); err == nil {
+				t.Error("accepted")
+			}
+			ents, _ := os.ReadDir(outside)
+			if len(ents) != 1 {
+				t.Errorf("wrote outside the staging tree: %v", ents)
+			}
+			if fi, _ := os.Stat(outside); fi.Mode().Perm() == 0o777 {
+				t.Error("changed the mode of a directory outside")
+			}
+		})
+	}
+}
+
+func FuzzReadTar(f *testing.F) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "etc/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "etc/a", Typeflag: tar.TypeReg, Mode: 0o644, Size: 1})
+	tw.Write([]byte("a"))
+	tw.WriteHeader(&tar.Header{Name: "etc/l", Typeflag: tar.TypeLink, Linkname: "etc/a"})
+	tw.Close()
+	f.Add(buf.Bytes())
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(buf.Bytes())
+	zw.Close()
+	f.Add(gz.Bytes())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// Parsing only: the fuzzer never writes files.
+		_ = readTar(context.Background(), bytes.NewReader(b), func(e Entry, data io.Reader) error {
+			if e.Path == "" || strings.HasPrefix(e.Path, "/") || strings.HasPrefix(e.Path, "../") || e.Path == ".." || path.Clean(e.Path) != e.Path {
+				t.Fatalf("unclean path %q", e.Path)
+			}
+			if e.HardLink != "" && (strings.HasPrefix(e.HardLink, "/") || strings.HasPrefix(e.HardLink, "..")) {
+				t.Fatalf("unclean hard link %q", e.HardLink)
+			}
+			if data != nil {
+				io.Copy(io.Discard, io.LimitReader(data, 1<<20))
+			}
+			return nil
+		})
+	})
 }

@@ -98,6 +98,33 @@ func (s *Staging) Path(rel string) (string, error) {
 	return filepath.Join(s.Dir, filepath.FromSlash(c[1:])), nil
 }
 
+// checkParents refuses a root-relative path whose existing parent
+// directories include a symlink or a non-directory.
+func (s *Staging) checkParents(rel string) error {
+	dir := path.Dir(path.Clean("/" + rel))
+	cur := s.Dir
+	for _, c := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if c == "" {
+			continue
+		}
+		cur = filepath.Join(cur, c)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // created below as real directories
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("parent %q is a symlink", strings.TrimPrefix(cur[len(s.Dir):], "/"))
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("parent %q is not a directory", strings.TrimPrefix(cur[len(s.Dir):], "/"))
+		}
+	}
+	return nil
+}
+
 // Entry is one file of an in-memory tree or of a tar archive.
 type Entry struct {
 	// Path is relative to the root, slash separated ("etc/hostname").
@@ -167,6 +194,11 @@ func (s *Staging) Create(e Entry, data io.Reader) error {
 	p, _ := s.Path(rel)
 	fail := func(err error) error { return fmt.Errorf("image: root entry %q: %w", e.Path, err) }
 	if rel != "." {
+		// Never write through a symlink: a tar or overlay could otherwise
+		// place a file outside the staging tree.
+		if err := s.checkParents(rel); err != nil {
+			return fail(err)
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return fail(err)
 		}
@@ -176,6 +208,9 @@ func (s *Staging) Create(e Entry, data io.Reader) error {
 	var fix *Fixup
 	switch {
 	case e.HardLink != "":
+		if err := s.checkParents(e.HardLink); err != nil {
+			return fail(err)
+		}
 		tp, _ := s.Path(e.HardLink)
 		_ = os.Remove(p)
 		if err := os.Link(tp, p); err != nil {
@@ -183,6 +218,9 @@ func (s *Staging) Create(e Entry, data io.Reader) error {
 		}
 		return nil
 	case mode.IsDir():
+		if fi, err := os.Lstat(p); err == nil && !fi.IsDir() {
+			_ = os.Remove(p) // a file or symlink in the way is replaced
+		}
 		if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fail(err)
 		}
@@ -676,27 +714,49 @@ func decompress(r io.Reader) (io.Reader, func(), error) {
 }
 
 func populateTar(ctx context.Context, r io.Reader, st *Staging) error {
+	var dirs []Entry
+	err := readTar(ctx, r, func(e Entry, data io.Reader) error {
+		if err := st.Create(e, data); err != nil {
+			return err
+		}
+		if e.Mode.IsDir() {
+			dirs = append(dirs, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return st.setDirTimes(dirs)
+}
+
+// readTar decodes a (possibly compressed) tar stream into entries with
+// clean root-relative paths, calling fn for each in order; data is the
+// entry's content (nil for links).
+func readTar(ctx context.Context, r io.Reader, fn func(Entry, io.Reader) error) error {
 	dr, closeFn, err := decompress(r)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
 	tr := tar.NewReader(dr)
-	var dirs []Entry
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err != nil {
 			return err
 		}
-		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
-		if strings.HasPrefix(h.Name, "../") || strings.Contains(h.Name, "/../") {
+		if h.Name == ".." || strings.HasPrefix(h.Name, "../") || strings.Contains(h.Name, "/../") || strings.HasSuffix(h.Name, "/..") {
 			return fmt.Errorf("entry %q leaves the root", h.Name)
+		}
+		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
+		if name == "" {
+			name = "."
 		}
 		e := Entry{Path: name, Mode: h.FileInfo().Mode(), UID: h.Uid, GID: h.Gid,
 			ModTime: h.ModTime, Major: uint32(h.Devmajor), Minor: uint32(h.Devminor)}
@@ -712,6 +772,9 @@ func populateTar(ctx context.Context, r io.Reader, st *Staging) error {
 		switch h.Typeflag {
 		case tar.TypeLink:
 			e.HardLink = strings.TrimPrefix(path.Clean("/"+h.Linkname), "/")
+			if e.HardLink == "" || e.HardLink == name {
+				return fmt.Errorf("entry %q: bad hard link to %q", h.Name, h.Linkname)
+			}
 		case tar.TypeSymlink:
 			e.Target = h.Linkname
 		case tar.TypeReg, tar.TypeChar, tar.TypeBlock, tar.TypeFifo, tar.TypeDir:
@@ -721,12 +784,8 @@ func populateTar(ctx context.Context, r io.Reader, st *Staging) error {
 		default:
 			return fmt.Errorf("entry %q: unsupported tar type %q", h.Name, h.Typeflag)
 		}
-		if err := st.Create(e, data); err != nil {
+		if err := fn(e, data); err != nil {
 			return err
 		}
-		if e.Mode.IsDir() {
-			dirs = append(dirs, e)
-		}
 	}
-	return st.setDirTimes(dirs)
 }
