@@ -206,8 +206,8 @@ func openJournal(path string) (*journal, error) {
 
 // replay applies every intact record and returns the offset after the last
 // one; a damaged line is accepted only as the very last (a torn write).
-func (j *journal) replay(f *os.File) (int64, error) {
-	rd := bufio.NewReaderSize(f, 1<<20)
+func (j *journal) replay(f io.Reader) (int64, error) {
+	rd := bufio.NewReaderSize(f, 64<<10)
 	var off int64
 	for n := 1; ; n++ {
 		line, err := rd.ReadBytes('\n')
