@@ -202,6 +202,16 @@ func TestSimBMCs(t *testing.T) {
 			if err != nil || dev != provision.BootPXE {
 				t.Fatalf("BootDevice = %v, %v", dev, err)
 			}
+			if strings.HasPrefix(addrs[i], "redfish") {
+				// Ironic's redfish inspect interface reads the system,
+				// its processors, memory, storage and NICs.
+				n, err = p.Inspect(c, name)
+				wantState(t, n, err, provision.StateManageable)
+				want := m[i].HardwareInventory()
+				if n.Inventory == nil || n.Inventory.CPUs != want.CPUs || n.Inventory.MemoryMiB != want.MemoryMiB || !slices.Contains(n.MACs, strings.ToLower(m[i].MAC())) {
+					t.Errorf("inspected inventory %+v, MACs %v; machine has %+v", n.Inventory, n.MACs, want)
+				}
+			}
 			n, err = p.Provide(c, name)
 			wantState(t, n, err, provision.StateAvailable)
 			n, err = p.Manage(c, name)
