@@ -91,7 +91,7 @@ func (p *Parser) HelpText() string {
 	b.WriteString(p.Usage())
 	if p.Description != "" {
 		b.WriteString("\n")
-		for _, l := range wrap(p.Description, width) {
+		for _, l := range wrap(p.Description, max(width, 11)) {
 			b.WriteString(l + "\n")
 		}
 	}
