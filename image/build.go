@@ -206,6 +206,9 @@ func (b *builder) build(ctx context.Context, src Source, tmp string) (*Artifact,
 		return nil, &BuildError{Phase: PhaseExclude, Err: err}
 	}
 	espDir := filepath.Join(st.Dir, "boot", "efi")
+	if err := st.checkParents("boot/efi/x"); err != nil {
+		return nil, &BuildError{Phase: PhaseESP, Subject: "/boot/efi", Err: err}
+	}
 	if err := loaderEntry(espDir, s.Name, s.KernelCmdline); err != nil {
 		return nil, &BuildError{Phase: PhaseESP, Subject: "loader entry", Err: err}
 	}
@@ -252,7 +255,10 @@ func (b *builder) build(ctx context.Context, src Source, tmp string) (*Artifact,
 	if err != nil {
 		return nil, &BuildError{Phase: PhaseRootFS, Err: err}
 	}
-	dpkg, err := readDpkgStatus(st.Dir)
+	var dpkg []DpkgPackage
+	if st.checkParents("var/lib/dpkg/status") == nil {
+		dpkg, err = readDpkgStatus(st.Dir)
+	}
 	if err != nil {
 		return nil, &BuildError{Phase: PhaseStage, Subject: "var/lib/dpkg/status", Err: err}
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -259,4 +260,38 @@ func FuzzReadTar(f *testing.F) {
 			return nil
 		})
 	})
+}
+
+// TestSymlinkedStatePathsStayInside: exclusion rules and the ESP never
+// follow a symlink out of the staging tree.
+func TestSymlinkedStatePathsStayInside(t *testing.T) {
+	outside := t.TempDir()
+	os.MkdirAll(filepath.Join(outside, "log"), 0o755)
+	os.WriteFile(filepath.Join(outside, "log", "keep"), []byte("k"), 0o644)
+	os.WriteFile(filepath.Join(outside, "ssh_host_rsa_key"), []byte("k"), 0o600)
+	os.WriteFile(filepath.Join(outside, "machine-id"), []byte("0123\n"), 0o644)
+	tree := NewTree(
+		Entry{Path: "var", Mode: fs.ModeSymlink | 0o777, Target: outside},
+		Entry{Path: "etc/ssh", Mode: fs.ModeSymlink | 0o777, Target: outside},
+		Entry{Path: "etc/machine-id", Mode: fs.ModeSymlink | 0o777, Target: filepath.Join(outside, "machine-id")},
+	)
+	st := newStaging(t.TempDir())
+	if err := tree.Populate(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := excludeState(st, []string{"var/log/keep"}, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"log/keep", "ssh_host_rsa_key", "machine-id"} {
+		if fi, err := os.Stat(filepath.Join(outside, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s outside the tree was removed or emptied: %v", f, err)
+		}
+	}
+	spec := smallSpec("esp-link")
+	spec.Outputs = Outputs{}
+	_, err := Build(t.Context(), spec, NewTree(Entry{Path: "boot", Mode: fs.ModeSymlink | 0o777, Target: outside}), t.TempDir(), nil)
+	var be *BuildError
+	if !errors.As(err, &be) || be.Phase != PhaseESP {
+		t.Errorf("boot -> outside: %v", err)
+	}
 }

@@ -43,7 +43,7 @@ func excludeState(st *Staging, extra []string, keepBuiltin bool) ([]string, erro
 	if !keepBuiltin {
 		rules = append(append([]string(nil), stateRules...), extra...)
 		mid := filepath.Join(st.Dir, "etc", "machine-id")
-		if fi, err := os.Lstat(mid); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+		if fi, err := os.Lstat(mid); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && st.checkParents("etc/machine-id") == nil {
 			// Replace rather than truncate: the file may be shared with
 			// the source tree through a hard link.
 			if err := replaceEmpty(mid, fi); err != nil {
@@ -55,6 +55,11 @@ func excludeState(st *Staging, extra []string, keepBuiltin bool) ([]string, erro
 	for _, r := range rules {
 		r = strings.TrimPrefix(filepath.ToSlash(r), "/")
 		if base, ok := strings.CutSuffix(r, "/**"); ok {
+			// Never follow a symlink out of the tree: a rule under a
+			// symlinked directory is skipped.
+			if st.checkParents(base+"/x") != nil {
+				continue
+			}
 			root := filepath.Join(st.Dir, base)
 			err := filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
 				if err != nil {
@@ -81,8 +86,8 @@ func excludeState(st *Staging, extra []string, keepBuiltin bool) ([]string, erro
 		}
 		for _, m := range matches {
 			rel, _ := filepath.Rel(st.Dir, m)
-			if rel == "." || strings.HasPrefix(rel, "..") {
-				continue
+			if rel == "." || strings.HasPrefix(rel, "..") || st.checkParents(filepath.ToSlash(rel)) != nil {
+				continue // outside, or reached through a symlinked directory
 			}
 			removed = append(removed, filepath.ToSlash(rel))
 			if err := os.RemoveAll(m); err != nil {
