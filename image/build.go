@@ -206,7 +206,7 @@ func (b *builder) build(ctx context.Context, src Source, tmp string) (*Artifact,
 		return nil, &BuildError{Phase: PhaseExclude, Err: err}
 	}
 	espDir := filepath.Join(st.Dir, "boot", "efi")
-	if err := st.checkParents("boot/efi/x"); err != nil {
+	if err := st.checkParents("boot/efi/loader/entries/x"); err != nil {
 		return nil, &BuildError{Phase: PhaseESP, Subject: "/boot/efi", Err: err}
 	}
 	if err := loaderEntry(espDir, s.Name, s.KernelCmdline); err != nil {
