@@ -95,7 +95,10 @@
 // ports) with .ci/openstack/ironic.sh in TestMain, or use the one named by
 // TRIPLEO_IRONIC_URL. Without Ironic installed they skip, or fail when
 // TRIPLEO_REQUIRE_PEERS=1. They take a fake-hardware node through the
-// whole lifecycle, and an ipmi node and a redfish node whose BMCs are
-// drivers/sim machines (Ironic's own ipmitool and sushy talk to them)
-// through manage, power on and off, boot device and provide.
+// whole lifecycle; an ipmi node whose BMC is OpenIPMI's ipmi_sim, and an
+// ipmi node and a redfish node whose BMCs are drivers/sim machines
+// (Ironic's own ipmitool and sushy talk to them), through manage, power on
+// and off, boot device and provide; the redfish node also through
+// inspection. A poller's failure modes are unit-tested under
+// testing/synctest against a scripted in-process Ironic.
 package ironic
