@@ -121,7 +121,7 @@ func TestAgentCompletesDeployment(t *testing.T) {
 		[]refresh.Collector{refresh.NewWatch(srv.URL+"/metadata/"+token, &refresh.WatchOptions{Wait: 5 * time.Second})},
 		refresh.NewCache(filepath.Join(dir, "cache"), &refresh.CacheOptions{NoSync: true}),
 		&refresh.AgentOptions{
-			Applier: &refresh.ConfigApplier{TemplatesDir: filepath.Join(dir, "templates"), OutputDir: filepath.Join(dir, "root"), NoSync: true},
+			Applier:  &refresh.ConfigApplier{TemplatesDir: filepath.Join(dir, "templates"), OutputDir: filepath.Join(dir, "root"), NoSync: true},
 			Phases:   refresh.NewPhaseRunner(filepath.Join(dir, "phases"), &refresh.PhaseOptions{Stdout: io.Discard, Stderr: io.Discard}),
 			Signaler: refresh.NewHTTPSignaler(nil),
 			OnEvent: func(ev refresh.AgentEvent) {
