@@ -27,11 +27,14 @@ type opts struct {
 	validate         bool
 	printTemplates   bool
 	subhash          string
+	subhashSet       bool
 	key              string
+	keySet           bool
 	typ              string
 	keyDefault       string
 	keyDefaultSet    bool
 	booleanKey       string
+	booleanKeySet    bool
 	osConfigFiles    string
 	// osConfigFilesDefault: --os-config-files was not given (the path is
 	// $OS_CONFIG_FILES_PATH or the built-in default).
@@ -132,8 +135,10 @@ func parseArgs(argv []string, templatesDefault string, getenv func(string) (stri
 		validate:             v["validate"].True,
 		printTemplates:       v["print_templates"].True,
 		subhash:              v["subhash"].Str,
+		subhashSet:           v["subhash"].Set,
 		typ:                  "default",
 		booleanKey:           v["boolean_key"].Str,
+		booleanKeySet:        v["boolean_key"].Set,
 		osConfigFiles:        config.DefaultOSConfigFilesPath,
 		osConfigFilesDefault: true,
 	}
@@ -154,7 +159,7 @@ func parseArgs(argv []string, templatesDefault string, getenv func(string) (stri
 		o.fallback = x.List
 	}
 	if x := v["key"]; x.Set {
-		o.key = x.Str
+		o.key, o.keySet = x.Str, true
 	}
 	if x := v["type"]; x.Set {
 		o.typ = x.Str
