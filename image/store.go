@@ -126,7 +126,7 @@ func (s *Store) Add(a *Artifact) (*Artifact, error) {
 		if n == "" {
 			continue
 		}
-		if err := os.Rename(a.Path(n), filepath.Join(stage, n)); err != nil {
+		if err := moveFile(a.Path(n), filepath.Join(stage, n)); err != nil {
 			return nil, fmt.Errorf("image: store: add %s: %w", n, err)
 		}
 	}
@@ -353,4 +353,25 @@ func (s *Store) GC(ctx context.Context, keep ...string) ([]string, error) {
 		}
 	}
 	return removed, nil
+}
+
+// moveFile renames, or copies (keeping holes) and removes when src is on
+// another filesystem.
+func moveFile(src, dst string) error {
+	err := os.Rename(src, dst)
+	if !errors.Is(err, unix.EXDEV) {
+		return err
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(src, &st); err != nil {
+		return err
+	}
+	if err := copyFile(src, dst, st.Size, st.Blocks); err != nil {
+		os.Remove(dst)
+		return err
+	}
+	if err := os.Chmod(dst, 0o644); err != nil {
+		return err
+	}
+	return os.Remove(src)
 }

@@ -89,3 +89,30 @@ func TestWriteImage(t *testing.T) {
 		t.Errorf("small target: %v", err)
 	}
 }
+
+// TestStoreAddAcrossFilesystems adds an artifact built on another
+// filesystem (tmpfs), which rename cannot move.
+func TestStoreAddAcrossFilesystems(t *testing.T) {
+	shm, err := os.MkdirTemp("/dev/shm", "tripleo-")
+	if err != nil {
+		t.Skip("no /dev/shm:", err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shm) })
+	spec := smallSpec("xfs")
+	spec.Outputs = Outputs{}
+	a, err := Build(t.Context(), spec, NewTree(Entry{Path: "etc/a", Mode: 0o644, Data: []byte("a")}), shm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenStore(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Add(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := fileSHA256(got.Path(got.Raw)); err != nil || "sha256:"+sum != a.Digest {
+		t.Errorf("stored raw hashes to %s, %v; want %s", sum, err, a.Digest)
+	}
+}
