@@ -112,9 +112,13 @@ func metadataPaths(o *opts, getenv func(string) (string, bool), logger *slog.Log
 		OSConfigFilesSet:  envSet,
 		OSConfigFilesPath: o.osConfigFiles,
 	}
-	list, err := src.Paths(logger)
-	if err != nil {
-		return nil, nil, err
+	var list []string
+	if len(o.metadata) > 0 || envSet || o.osConfigFiles != "" {
+		// (--os-config-files "" names no file, for the original; for the
+		// library "" means the default path.)
+		if list, err = src.Paths(logger); err != nil {
+			return nil, nil, err
+		}
 	}
 	switch {
 	case len(o.metadata) > 0:

@@ -130,6 +130,11 @@ echo '["/mnt/legacy.json"]' > /run/os-collect-config/os_config_files.json
 "$@"`},
 		{"no list at all", `"$@"`},
 		{"key from fallbacks", `"$@" --key h`},
+		{"empty --os-config-files", `echo '["/mnt/listed.json"]' > /var/lib/os-collect-config/os_config_files.json
+"$@" --os-config-files ''`},
+		{"empty OS_CONFIG_FILES_PATH", `echo '["/mnt/listed.json"]' > /var/lib/os-collect-config/os_config_files.json
+echo '["/mnt/legacy.json"]' > /run/os-collect-config/os_config_files.json
+OS_CONFIG_FILES_PATH= "$@"`},
 		{"no fallbacks", `echo '["/mnt/listed.json"]' > /var/lib/os-collect-config/os_config_files.json
 "$@" --fallback-metadata`},
 	}
