@@ -101,7 +101,7 @@ func run(ours, real string, n int, work, only string, w io.Writer) error {
 		}
 		pw, pc := median(py)
 		gw, gc := median(gp)
-		fmt.Fprintf(w, "%-16s %9.3fs / %7.3fs %9.4fs / %7.4fs %7.0f× / %5.0f×\n", sc.name,
+		fmt.Fprintf(w, "%-16s %9.3fs / %7.3fs %9.4fs / %7.4fs %6.1f× / %5.1f×\n", sc.name,
 			pw.Seconds(), pc.Seconds(), gw.Seconds(), gc.Seconds(), ratio(pw, gw), ratio(pc, gc))
 	}
 	return nil
