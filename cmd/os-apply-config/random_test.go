@@ -25,6 +25,8 @@ import (
 type randGen struct {
 	r     *rand.Rand
 	names []string // names templates refer to (some missing on purpose)
+	// partials enables {{>p1}} (a partial file) and {{>p2}} (missing).
+	partials bool
 }
 
 var randKeys = []string{"a", "b", "c", "list", "obj", "n", "s", "f", "t", "x-y", "with space", "0"}
@@ -149,8 +151,12 @@ func (g *randGen) name() string { return g.names[g.r.IntN(len(g.names))] }
 
 func (g *randGen) template(depth int) string {
 	var b strings.Builder
+	n := 12
+	if g.partials {
+		n = 13
+	}
 	for range g.r.IntN(8) + 1 {
-		switch g.r.IntN(12) {
+		switch g.r.IntN(n) {
 		case 0, 1, 2:
 			b.WriteString(randText[g.r.IntN(len(randText))])
 		case 3, 4:
@@ -171,6 +177,8 @@ func (g *randGen) template(depth int) string {
 			fmt.Fprintf(&b, "{{=<%% %%>=}}<%%%s%%><%%={{ }}=%%>", g.name())
 		case 11:
 			b.WriteString("{{.}}")
+		case 12:
+			b.WriteString([]string{"{{>p1}}", "{{> p2 }}", "\n  {{>p1}}\n", "\t{{>p1}}\n"}[g.r.IntN(4)])
 		}
 	}
 	return b.String()
@@ -290,6 +298,12 @@ func TestDiffRandom(t *testing.T) {
 				order = append(order, name)
 				mdArgs = append(mdArgs, name)
 			}
+			// A partial (read from the working directory, as pystache
+			// does), made before partial tags are enabled so that it
+			// cannot include itself.
+			files["p1.mustache"] = []byte(g.template(2))
+			order = append(order, "p1.mustache")
+			g.partials = true
 			for i := range templates {
 				name := fmt.Sprintf("templates/t%03d", i)
 				files[name] = []byte(g.template(3))
