@@ -163,13 +163,18 @@ func Merge(envs ...*Environment) *Environment {
 // Resolve maps a resource's type through the registry: resource-scoped
 // entries first, then exact type names, then the longest matching glob; a
 // mapped type is mapped again until it is stable. The result is a type
-// name or a template path (IsTemplatePath).
+// name or a template path (IsTemplatePath). A chain that revisits a type,
+// or grows past maxRegistryChain types (a glob such as "*": "B::*" maps
+// every result again, to a new name each time), is an error.
 func (r *Registry) Resolve(resource, typ string) (string, error) {
 	seen := map[string]bool{}
 	cur := typ
 	for {
 		if seen[cur] {
 			return "", fmt.Errorf("%w: resource_registry loops on %s", ErrInvalid, cur)
+		}
+		if len(seen) >= maxRegistryChain {
+			return "", fmt.Errorf("%w: resource_registry maps %s through more than %d types (now %s)", ErrInvalid, typ, maxRegistryChain, cur)
 		}
 		seen[cur] = true
 		next, ok := r.lookup(resource, cur)
@@ -182,6 +187,9 @@ func (r *Registry) Resolve(resource, typ string) (string, error) {
 		cur = next
 	}
 }
+
+// maxRegistryChain bounds the type → type mappings Resolve follows.
+const maxRegistryChain = 64
 
 func (r *Registry) lookup(resource, typ string) (string, bool) {
 	var scopes []string

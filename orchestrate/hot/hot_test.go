@@ -224,6 +224,12 @@ resource_registry:
 	if _, err := loop.Resolve("r", "A"); err == nil {
 		t.Error("registry loop accepted")
 	}
+	// A glob that maps every result to a new name never loops back; the
+	// chain is bounded instead (a fuzz find: this hung before).
+	grow := &Registry{Types: map[string]string{"*": "B::*"}}
+	if _, err := grow.Resolve("r", "A::X"); err == nil {
+		t.Error("self-extending glob chain accepted")
+	}
 }
 
 func TestGetFileAndLoader(t *testing.T) {
