@@ -8,6 +8,66 @@
 // Go's text/template) and returns the change set. cmd/os-apply-config is a
 // drop-in command over this package.
 //
+// # Metadata
+//
+// Metadata is JSON read as Python's json.loads reads it (DecodeJSON):
+// objects keep their key order (*Object; a duplicate key keeps its first
+// position and its last value), integers are exact (Int) up to Python's
+// 4,300 digits, NaN, Infinity and -Infinity are accepted and 1E400 is an
+// infinity. AppendJSON and MarshalIndent write json.dumps's exact bytes
+// (", " and ": " separators, every non-ASCII character as \uXXXX, floats
+// in Python's repr: 1.0, 1e+16, 1e-07).
+//
+// Sources.Paths finds the files as os-apply-config does: -m files when
+// given, else $OS_CONFIG_FILES (split on ':', even when empty), else the
+// JSON list in os_config_files.json (DefaultOSConfigFilesPath, falling back
+// to LegacyOSConfigFilesPath when that list is empty); the fallback files
+// always come first. LoadMetadata reads them in order, skipping missing
+// files and files whose root is not an object, and deep-merges them
+// (Merge): objects merge recursively, anything else replaces (lists are
+// never concatenated, null is stored), existing keys keep their position.
+// A file that is not valid JSON is a *MetadataError naming it. Subhash is
+// --subhash.
+//
+// # Mustache dialect
+//
+// Mustache renders exactly what os-apply-config 12.0.0 renders (pystache
+// 0.6.0 with its json.dumps coercion); tests compare it with the real
+// renderer case by case:
+//   - no HTML escaping: {{x}}, {{{x}}} and {{&x}} are the same;
+//   - a string value is inserted as it is; any other value as json.dumps
+//     writes it (true, 1.0, {"a": [1, 2]}); a top-level null and a missing
+//     key render as nothing, never an error;
+//   - dotted names: the first part is looked up through the context stack
+//     (innermost first), later parts only in objects; no list indexing;
+//     {{.}} is the top of the stack;
+//   - sections: false, 0, 0.0, "", [], {}, null and missing are false; a
+//     list iterates; any other value renders once with itself pushed (so
+//     {{#s}}{{.}}{{/s}} prints a string); inverted sections render when
+//     false; values are never re-rendered;
+//   - comments, delimiter changes ({{=<% %>=}}) and standalone lines (a
+//     line holding only a section, inverted, comment, partial or delimiter
+//     tag, with leading blanks, disappears with its newline; trailing blanks
+//     after the tag make the line not standalone, as in pystache);
+//   - partials are read through Mustache.Partials (PartialsDir(".") is
+//     pystache's lookup in the working directory, which cmd/os-apply-config
+//     uses; the library default has no partials).
+//
+// One deliberate difference: pystache silently renders only the text after
+// an unclosed {{#section}} and loses everything before it; here an unclosed
+// section is a *TemplateError naming the template and the line of the tag.
+// A mismatched or stray closing tag is an error in both ("Section end tag
+// mismatch: b != a").
+//
+// # Key lookups
+//
+// LookupKey follows a dotted key as --key does (objects by key, lists by
+// integer index, negative from the end; null is not found). FormatKey
+// checks the value against a --type (KeyTypes) on Python's str() of the
+// value, exactly as the original, and returns the line it prints (JSON for
+// objects, lists and booleans). BooleanKey returns --boolean-key's exit
+// status (0 true, 1 false, 255 anything else).
+//
 // # Templates tree
 //
 // The templates tree mirrors the output tree: the template
