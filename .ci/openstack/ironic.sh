@@ -4,12 +4,17 @@
 # (json-rpc), sqlite. Configuration as in /work/shared/peers/ironic.md.
 #
 #   .ci/openstack/ironic.sh start STATE [API_PORT [RPC_PORT [HTTP_PORT]]]
+#   IRONIC_BASIC_PASSWORD=... .ci/openstack/ironic.sh basic-api STATE PORT USER
 #   .ci/openstack/ironic.sh stop STATE
 #
 # start writes STATE/ironic.conf, creates the schema, starts both services
 # in the background (pids in STATE/*.pid, logs in STATE/log), waits until
 # GET /v1/drivers lists fake-hardware, and prints the endpoint
-# (http://127.0.0.1:API_PORT/v1) on stdout. stop kills the recorded pids.
+# (http://127.0.0.1:API_PORT/v1) on stdout. basic-api starts, beside a
+# running one, a second ironic-api with auth_strategy = http_basic on PORT
+# (one bcrypt user in STATE/htpasswd; Debian's python3-bcrypt) sharing
+# the database and conductor, and prints its endpoint. stop kills the
+# recorded pids.
 # Ports default to 6385, 8089 and 8088. Only 127.0.0.1 is ever bound.
 set -euo pipefail
 
@@ -21,7 +26,7 @@ http_port=${5:-8088}
 timeout=${IRONIC_START_TIMEOUT:-180}
 
 stop() {
-  for f in "$state"/api.pid "$state"/conductor.pid; do
+  for f in "$state"/basic-api.pid "$state"/api.pid "$state"/conductor.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
     kill "$pid" 2>/dev/null || true
@@ -31,8 +36,45 @@ stop() {
   done
 }
 
+wait_ready() { # url pidfile logfile [curl options]
+  local url=$1 pidf=$2 log=$3
+  shift 3
+  local deadline=$((SECONDS + timeout))
+  until curl -fsS "$@" "$url/drivers" 2>/dev/null | grep -q fake-hardware; do
+    if ! kill -0 "$(cat "$pidf")" 2>/dev/null; then
+      echo "$pidf: process exited:" >&2; tail -20 "$log" >&2; stop; exit 1
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      echo "$url not ready after ${timeout}s" >&2; stop; exit 1
+    fi
+    sleep 0.5
+  done
+}
+
 case $cmd in
 stop) stop; exit 0 ;;
+basic-api)
+  port=${3:?port required}
+  user=${4:?user required}
+  pass=${IRONIC_BASIC_PASSWORD:?IRONIC_BASIC_PASSWORD required (not on the command line)}
+  state=$(cd "$state" && pwd)
+  # The password reaches python through the environment, never argv.
+  IRONIC_BASIC_PW=$pass /usr/bin/python3 -c 'import bcrypt, os, sys
+print(sys.argv[1] + ":" + bcrypt.hashpw(os.environ["IRONIC_BASIC_PW"].encode(), bcrypt.gensalt(4)).decode())' "$user" >"$state/htpasswd"
+  awk -v port="$port" -v f="$state/htpasswd" '
+    /^\[/ { sect = $0 }
+    sect == "[DEFAULT]" && /^auth_strategy = / { print "auth_strategy = http_basic"; print "http_basic_auth_user_file = " f; next }
+    sect == "[api]" && /^port = / { print "port = " port; next }
+    { print }' "$state/ironic.conf" >"$state/ironic-basic.conf"
+  setsid ironic-api --config-file "$state/ironic-basic.conf" >"$state/log/basic-api.out" 2>&1 </dev/null &
+  echo $! >"$state/basic-api.pid"
+  # curl reads the credentials from a private file, not from argv.
+  (umask 077; printf 'user = "%s:%s"\n' "$user" "$pass" >"$state/basic-curl.conf")
+  # A failure here stops this API only, not the running Ironic.
+  stop() { kill "$(cat "$state/basic-api.pid")" 2>/dev/null || true; rm -f "$state/basic-api.pid"; }
+  wait_ready "http://127.0.0.1:$port/v1" "$state/basic-api.pid" "$state/log/basic-api.out" -K "$state/basic-curl.conf"
+  echo "http://127.0.0.1:$port/v1"
+  exit 0 ;;
 start) ;;
 *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac
@@ -122,16 +164,7 @@ setsid ironic-conductor --config-file "$conf" >"$state"/log/conductor.out 2>&1 <
 echo $! >"$state"/conductor.pid
 
 url=http://127.0.0.1:$api_port/v1
-deadline=$((SECONDS + timeout))
-until curl -fsS "$url/drivers" 2>/dev/null | grep -q fake-hardware; do
-  for f in api conductor; do
-    if ! kill -0 "$(cat "$state/$f.pid")" 2>/dev/null; then
-      echo "ironic-$f exited:" >&2; tail -20 "$state/log/$f.out" >&2; stop; exit 1
-    fi
-  done
-  if [ $SECONDS -ge $deadline ]; then
-    echo "ironic not ready after ${timeout}s" >&2; stop; exit 1
-  fi
-  sleep 0.5
-done
+wait_ready "$url" "$state/api.pid" "$state/log/api.out"
+kill -0 "$(cat "$state/conductor.pid")" 2>/dev/null || {
+  echo "ironic-conductor exited:" >&2; tail -20 "$state/log/conductor.out" >&2; stop; exit 1; }
 echo "$url"

@@ -99,6 +99,8 @@
 // ipmi node and a redfish node whose BMCs are drivers/sim machines
 // (Ironic's own ipmitool and sushy talk to them), through manage, power on
 // and off, boot device and provide; the redfish node also through
-// inspection. A poller's failure modes are unit-tested under
+// inspection. OpenHTTPBasic runs against a second ironic-api with
+// auth_strategy = http_basic beside it (a wrong password is ErrAuth).
+// The poller's failure modes are unit-tested under
 // testing/synctest against a scripted in-process Ironic.
 package ironic

@@ -83,6 +83,7 @@ func (s *openIPMISim) file(name string) string {
 // independent IPMI implementation) through Ironic's ipmitool: manage,
 // power on and off, boot device, provide.
 func TestOpenIPMISim(t *testing.T) {
+	t.Parallel()
 	const password = "ipmisim-pw-77"
 	bmc := startOpenIPMISim(t, "ironic", password)
 	const name = "test-ipmisim-0"

@@ -65,6 +65,7 @@ func wantState(t *testing.T, n *provision.Node, err error, want provision.Provis
 // operation: enroll (with ports and properties), inspect, provide, power,
 // boot device, deploy, rebuild, undeploy, delete.
 func TestFakeHardwareLifecycle(t *testing.T) {
+	t.Parallel()
 	const name = "test-fake-0"
 	p := open(t, nil, name)
 	c := ctx(t)
@@ -137,6 +138,7 @@ func (foreignStep) Run(context.Context, *provision.Node, *provision.BMC) error {
 // TestErrorsClassify checks the provision sentinels for what Ironic
 // refuses.
 func TestErrorsClassify(t *testing.T) {
+	t.Parallel()
 	const name = "test-fake-err"
 	p := open(t, nil, name)
 	c := ctx(t)
@@ -166,6 +168,7 @@ func TestErrorsClassify(t *testing.T) {
 // Neither the password nor its redaction-free form appears in our logs or
 // errors.
 func TestSimBMCs(t *testing.T) {
+	t.Parallel()
 	const password = "s3cret-bmc-pw"
 	dc, err := sim.Start(2, &sim.Options{Endpoints: sim.EndpointIPMI | sim.EndpointRedfish, Password: password})
 	if err != nil {
@@ -228,6 +231,7 @@ func TestSimBMCs(t *testing.T) {
 // TestWrongPassword: verification fails, the node stays in enroll with
 // last_error, and the error names the failure without the password.
 func TestWrongPassword(t *testing.T) {
+	t.Parallel()
 	const wrong = "not-the-password-42"
 	dc, err := sim.Start(1, &sim.Options{Endpoints: sim.EndpointRedfish, Password: "right"})
 	if err != nil {
