@@ -1,0 +1,269 @@
+package tripleo_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/tripleo-go/tripleo"
+	"github.com/tripleo-go/tripleo/drivers/sim"
+	"github.com/tripleo-go/tripleo/orchestrate"
+	"github.com/tripleo-go/tripleo/orchestrate/resourcetest"
+	"github.com/tripleo-go/tripleo/provision"
+)
+
+// deploys counts the deployments each node went through.
+type deploys struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (d *deploys) count(node string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.n[node]
+}
+
+// newCloud starts a simulated datacenter of n machines and a Cloud whose
+// nodes node-0 … node-(n-1) are enrolled and provided.
+func newCloud(t *testing.T, n int, opts *tripleo.Options) (*tripleo.Cloud, *sim.Datacenter, *deploys) {
+	t.Helper()
+	ctx := t.Context()
+	dc, err := sim.Start(n, &sim.Options{DiskSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	dir := t.TempDir()
+	inv, err := provision.OpenFileInventory(dir+"/inventory.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &deploys{n: map[string]int{}}
+	prov := provision.NewProvisioner(inv, &provision.Options{
+		OnTransition: func(node string, tr provision.Transition) {
+			if tr.From == provision.StateAvailable && tr.To == provision.StateDeploying {
+				d.mu.Lock()
+				d.n[node]++
+				d.mu.Unlock()
+			}
+		},
+	})
+	t.Cleanup(func() { prov.Close() })
+	var o tripleo.Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Provisioner = prov
+	c, err := tripleo.Open(ctx, dir, &o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	for i, m := range dc.Machines() {
+		name := fmt.Sprintf("node-%d", i)
+		if _, err := prov.Enroll(ctx, &provision.Node{Name: name, BMCAddress: m.SimURL(), Credentials: m.Credentials(),
+			Properties: map[string]string{tripleo.PropProfile: "compute"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := prov.Provide(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return c, dc, d
+}
+
+func TestServerConformance(t *testing.T) {
+	c, _, _ := newCloud(t, 9, nil)
+	resourcetest.Run(t, c.Servers(), resourcetest.Config{
+		Type:       tripleo.TypeServer,
+		Properties: map[string]any{"flavor": "compute"},
+		Update:     map[string]any{"name": "renamed"},
+	})
+	// Every node went back to the pool, unclaimed.
+	nodes, err := c.Inventory().List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		if n.ProvisionState != provision.StateAvailable || n.Properties[tripleo.PropClaim] != "" {
+			t.Errorf("%s: %s, claim %q after the suite", n.Name, n.ProvisionState, n.Properties[tripleo.PropClaim])
+		}
+	}
+}
+
+func TestServerNoMatchingNode(t *testing.T) {
+	c, _, _ := newCloud(t, 1, nil)
+	props, err := c.Servers().Schema().Validate(map[string]any{"flavor": "control"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Servers().Create(t.Context(), &orchestrate.Request{Key: "k", Stack: "s", Name: "ctl", Type: tripleo.TypeServer, Properties: props})
+	if err == nil {
+		t.Fatal("Create on a pool with no control node succeeded")
+	}
+	if want := tripleo.ErrNoNode; !errors.Is(err, want) {
+		t.Errorf("err = %v, want %v", err, want)
+	}
+}
+
+const groupTemplate = `heat_template_version: queens
+parameters:
+  count: {type: number}
+resources:
+  computes:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: {get_param: count}
+      resource_def:
+        type: OS::TripleO::ComputeServer
+        properties:
+          name: compute-%index%
+          flavor: compute
+outputs:
+  names: {value: {get_attr: [computes, name]}}
+  nodes: {value: {get_attr: [computes, node]}}
+`
+
+const groupEnv = `resource_registry:
+  OS::TripleO::ComputeServer: OS::Nova::Server
+`
+
+// A stack of bare-metal servers on a simulated datacenter of 4 machines:
+// a group of 3 is created, then scaled down to 2; each server gets its own
+// node, and the removed one goes back to the pool.
+func TestStackScalesServers(t *testing.T) {
+	ctx := t.Context()
+	c, dc, d := newCloud(t, 4, nil)
+	e, err := c.Stack(ctx, "overcloud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func(count string) *orchestrate.Input {
+		return &orchestrate.Input{TemplateFile: "overcloud.yaml", Template: groupTemplate,
+			Environments: []orchestrate.File{{Name: "env.yaml", Data: groupEnv}},
+			Params:       map[string]string{"count": count}}
+	}
+	if err := e.Create(ctx, "overcloud", in("3")); err != nil {
+		info, _ := e.Show()
+		t.Fatalf("create: %v (%+v)", err, info)
+	}
+	check := func(want int) {
+		t.Helper()
+		nodes, err := c.Inventory().List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims := map[string]string{}
+		active := 0
+		for i, n := range nodes {
+			key := n.Properties[tripleo.PropClaim]
+			if n.ProvisionState == provision.StateActive {
+				active++
+				if key == "" {
+					t.Errorf("%s is active without a claim", n.Name)
+				}
+				if p := dc.Machine(i).PowerState(); p != provision.PowerOn {
+					t.Errorf("%s is active and powered %s", n.Name, p)
+				}
+			} else if n.ProvisionState != provision.StateAvailable || key != "" {
+				t.Errorf("%s: %s, claim %q", n.Name, n.ProvisionState, key)
+			}
+			if key == "" {
+				continue
+			}
+			if other, dup := claims[key]; dup {
+				t.Errorf("key %s claimed %s and %s", key, other, n.Name)
+			}
+			claims[key] = n.Name
+			if k := d.count(n.Name); k != 1 {
+				t.Errorf("%s deployed %d times", n.Name, k)
+			}
+		}
+		if active != want {
+			t.Errorf("%d active nodes, want %d", active, want)
+		}
+	}
+	check(3)
+	out, err := e.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(out["names"]); got != "[compute-0 compute-1 compute-2]" {
+		t.Errorf("names = %s", got)
+	}
+	// The deterministic choice: the first available nodes by name.
+	var nodes []string
+	for _, v := range out["nodes"].([]any) {
+		nodes = append(nodes, fmt.Sprint(v))
+	}
+	slices.Sort(nodes)
+	if got := fmt.Sprint(nodes); got != "[node-0 node-1 node-2]" {
+		t.Errorf("nodes = %s, want node-0..2", got)
+	}
+
+	if err := e.Update(ctx, in("2")); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	check(2)
+	info, err := e.Show()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State() != "UPDATE_COMPLETE" {
+		t.Errorf("stack %s: %s", info.State(), info.Reason)
+	}
+}
+
+// A resumed create adopts the node a key claimed before the crash and
+// finishes its deployment there, claiming no other node.
+func TestServerResumesClaim(t *testing.T) {
+	ctx := t.Context()
+	c, _, d := newCloud(t, 3, nil)
+	props, err := c.Servers().Schema().Validate(map[string]any{"flavor": "compute"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &orchestrate.Request{Key: "stack/server/1", Stack: "s", Name: "server", Type: tripleo.TypeServer, Properties: props}
+	// The crash: node-1 was claimed and left mid-deployment.
+	inv := c.Inventory()
+	n, err := inv.Get(ctx, "node-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Properties[tripleo.PropClaim] = req.Key
+	n.ProvisionState = provision.StateWaitCallback
+	if err := inv.Update(ctx, n); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Servers().Check(ctx, req); !errors.Is(err, orchestrate.ErrNotFound) {
+		t.Fatalf("Check of a half-deployed server = %v, want ErrNotFound", err)
+	}
+	st, err := c.Servers().Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Attributes["node"] != "node-1" {
+		t.Errorf("resumed on %v, want node-1", st.Attributes["node"])
+	}
+	got, err := c.Servers().Check(ctx, req)
+	if err != nil || got.PhysicalID != st.PhysicalID {
+		t.Errorf("Check after resume = %+v, %v", got, err)
+	}
+	if d.count("node-0")+d.count("node-2") != 0 {
+		t.Error("another node was deployed")
+	}
+}
+
+func TestOpenRefusesNonLoopback(t *testing.T) {
+	_, err := tripleo.Open(t.Context(), t.TempDir(), &tripleo.Options{Listen: "0.0.0.0:0"})
+	if err == nil {
+		t.Fatal("Open listened beyond loopback")
+	}
+}

@@ -1,0 +1,354 @@
+package tripleo
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/tripleo-go/tripleo/image"
+	"github.com/tripleo-go/tripleo/orchestrate"
+	"github.com/tripleo-go/tripleo/provision"
+)
+
+// TypeServer is the type name the bare-metal server registers under;
+// OS::TripleO::*Server aliases reach it through an environment's
+// resource_registry.
+const TypeServer = "OS::Nova::Server"
+
+// Node properties the server type reads and writes.
+const (
+	// PropClaim holds the idempotency key of the server that claimed the
+	// node; it is stored in the inventory before any deployment starts, so a
+	// crash never loses a claim.
+	PropClaim = "tripleo_claim"
+	// PropProfile is the node's profile (compute, control...), matched
+	// against the server's flavor. A "capabilities" property holding
+	// "profile:NAME" counts too, as in TripleO.
+	PropProfile = "profile"
+	// PropCtlplaneIP, when set, is the node's address on the ctlplane
+	// network, reported in the server's networks attribute.
+	PropCtlplaneIP = "ctlplane_ip"
+)
+
+// ErrNoNode means no available node matches the server's flavor.
+var ErrNoNode = errors.New("no available node matches")
+
+// ErrNoImageWriter means a server names an image but nothing knows how to
+// write one to a node (ServerOptions.ImageWriter is nil).
+var ErrNoImageWriter = errors.New("no image writer configured")
+
+// ServerOptions configure a ServerType. The zero value is usable.
+type ServerOptions struct {
+	// Images resolves a server's image property (tag or digest); nil means
+	// servers cannot name an image.
+	Images *image.Store
+	// ImageWriter returns the deploy step that writes the raw image at
+	// path onto a node's disk (drivers/sim's Datacenter.DeployStep fits).
+	ImageWriter func(path string) provision.DeployStep
+	// Flavors maps a flavor name to the node properties a node must hold
+	// (all of them, with equal values) to host it. A flavor not in the map
+	// matches nodes whose profile is the flavor's name; "" and "baremetal"
+	// match every node.
+	Flavors map[string]map[string]string
+	// MetadataBase is the base URL of the servers' metadata endpoint; a
+	// server's metadata_url attribute is {MetadataBase}/{physical id}.
+	// "" leaves the attribute empty.
+	MetadataBase string
+	// Logger receives a line per claim, deployment and release; nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// ServerType is the bare-metal server resource type (an
+// orchestrate.ResourceType) backed by a provision.Provisioner. Create
+// claims the first available node, by name, whose properties match the
+// flavor, records the claim in the inventory, deploys the image and powers
+// the node on; Delete undeploys it and returns it to the pool; Check finds
+// the node a key claimed, so that an engine resuming after a crash adopts it
+// (a node claimed but not yet active is reported missing, and the engine's
+// next Create resumes its deployment on the same node).
+//
+// Claims are serialised inside one ServerType: two creates never get the
+// same node. Only one process may run servers over an inventory at a time.
+type ServerType struct {
+	prov *provision.Provisioner
+	inv  provision.Inventory
+	o    ServerOptions
+	log  *slog.Logger
+	mu   sync.Mutex // serialises claims and releases
+}
+
+// NewServerType returns the server type over p's nodes.
+func NewServerType(p *provision.Provisioner, opts *ServerOptions) *ServerType {
+	s := &ServerType{prov: p, inv: p.Inventory()}
+	if opts != nil {
+		s.o = *opts
+	}
+	s.log = s.o.Logger
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Schema implements orchestrate.ResourceType.
+func (*ServerType) Schema() *orchestrate.Schema {
+	return &orchestrate.Schema{
+		Properties: map[string]*orchestrate.Property{
+			"name":                      {Type: orchestrate.TypeString, UpdateAllowed: true},
+			"image":                     {Type: orchestrate.TypeString},
+			"flavor":                    {Type: orchestrate.TypeString},
+			"networks":                  {Type: orchestrate.TypeList},
+			"metadata":                  {Type: orchestrate.TypeMap, UpdateAllowed: true},
+			"user_data":                 {Type: orchestrate.TypeString},
+			"user_data_format":          {Type: orchestrate.TypeString},
+			"software_config_transport": {Type: orchestrate.TypeString},
+			"key_name":                  {Type: orchestrate.TypeString},
+			"scheduler_hints":           {Type: orchestrate.TypeMap},
+		},
+		Attributes: map[string]string{
+			"name":         "the server's name",
+			"networks":     "network name → addresses",
+			"node":         "the bare-metal node hosting the server",
+			"metadata_url": "where the node's agent reads its metadata",
+		},
+		AnyProperties: true,
+		DeleteFirst:   true,
+	}
+}
+
+func serverID(key string) string {
+	h := sha256.Sum256([]byte(key))
+	return "server-" + hex.EncodeToString(h[:12])
+}
+
+func (s *ServerType) state(r *orchestrate.Request, n *provision.Node) *orchestrate.State {
+	id := serverID(r.Key)
+	name, _ := r.Properties["name"].(string)
+	if name == "" {
+		name = r.Stack + "-" + strings.ReplaceAll(r.Name, "/", "-")
+	}
+	addrs := []any{}
+	if ip := n.Properties[PropCtlplaneIP]; ip != "" {
+		addrs = append(addrs, ip)
+	}
+	mdURL := ""
+	if s.o.MetadataBase != "" {
+		mdURL = strings.TrimRight(s.o.MetadataBase, "/") + "/" + id
+	}
+	return &orchestrate.State{
+		PhysicalID: id,
+		Attributes: map[string]any{
+			"name":         name,
+			"networks":     map[string]any{"ctlplane": addrs},
+			"node":         n.Name,
+			"metadata_url": mdURL,
+		},
+		Data: map[string]any{"node": n.Name},
+	}
+}
+
+// matches reports whether node n can host flavor.
+func (s *ServerType) matches(n *provision.Node, flavor string) bool {
+	if want, ok := s.o.Flavors[flavor]; ok {
+		for k, v := range want {
+			if n.Properties[k] != v {
+				return false
+			}
+		}
+		return true
+	}
+	if flavor == "" || flavor == "baremetal" {
+		return true
+	}
+	if n.Properties[PropProfile] == flavor {
+		return true
+	}
+	return slices.Contains(strings.Split(n.Properties["capabilities"], ","), "profile:"+flavor)
+}
+
+// claimed returns the node key claimed, or nil.
+func (s *ServerType) claimed(ctx context.Context, key string) (*provision.Node, error) {
+	nodes, err := s.inv.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return claimedIn(nodes, key), nil
+}
+
+func claimedIn(nodes []*provision.Node, key string) *provision.Node {
+	for _, n := range nodes {
+		if n.Properties[PropClaim] == key {
+			return n
+		}
+	}
+	return nil
+}
+
+// claim returns the node claimed for key, claiming one if none is.
+func (s *ServerType) claim(ctx context.Context, key, flavor string) (*provision.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	nodes, err := s.inv.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n := claimedIn(nodes, key); n != nil {
+		return n, nil
+	}
+	slices.SortFunc(nodes, func(a, b *provision.Node) int { return cmp.Compare(a.Name, b.Name) })
+	for _, n := range nodes {
+		if n.ProvisionState != provision.StateAvailable || n.Properties[PropClaim] != "" || !s.matches(n, flavor) {
+			continue
+		}
+		if n.Properties == nil {
+			n.Properties = map[string]string{}
+		}
+		n.Properties[PropClaim] = key
+		if err := s.inv.Update(context.WithoutCancel(ctx), n); err != nil {
+			return nil, err
+		}
+		s.log.Info("node claimed", "node", n.Name, "key", key, "flavor", flavor)
+		return n, nil
+	}
+	return nil, fmt.Errorf("%w flavor %q", ErrNoNode, flavor)
+}
+
+// release clears the claim of key on node name.
+func (s *ServerType) release(ctx context.Context, name, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.inv.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	if n.Properties[PropClaim] != key {
+		return nil
+	}
+	delete(n.Properties, PropClaim)
+	if err := s.inv.Update(context.WithoutCancel(ctx), n); err != nil {
+		return err
+	}
+	s.log.Info("node released", "node", name, "key", key)
+	return nil
+}
+
+// deploySteps resolves the image property into the steps that write it.
+func (s *ServerType) deploySteps(r *orchestrate.Request) ([]provision.DeployStep, error) {
+	ref, _ := r.Properties["image"].(string)
+	if ref == "" {
+		return nil, nil
+	}
+	if s.o.Images == nil || s.o.ImageWriter == nil {
+		return nil, fmt.Errorf("image %q: %w", ref, ErrNoImageWriter)
+	}
+	a, err := s.o.Images.Get(ref)
+	if err != nil {
+		return nil, fmt.Errorf("image %q: %w", ref, err)
+	}
+	return []provision.DeployStep{s.o.ImageWriter(a.Path(a.Raw))}, nil
+}
+
+// Create implements orchestrate.ResourceType.
+func (s *ServerType) Create(ctx context.Context, r *orchestrate.Request) (*orchestrate.State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	steps, err := s.deploySteps(r)
+	if err != nil {
+		return nil, fmt.Errorf("server %s: %w", r.Name, err)
+	}
+	flavor, _ := r.Properties["flavor"].(string)
+	n, err := s.claim(ctx, r.Key, flavor)
+	if err != nil {
+		return nil, fmt.Errorf("server %s: %w", r.Name, err)
+	}
+	if n.ProvisionState != provision.StateActive {
+		if err := s.recoverStuck(ctx, n); err != nil {
+			return nil, fmt.Errorf("server %s: %w", r.Name, err)
+		}
+		if n, err = s.prov.Deploy(ctx, n.Name, steps...); err != nil {
+			return nil, fmt.Errorf("server %s: %w", r.Name, err)
+		}
+	}
+	if n, err = s.prov.Power(ctx, n.Name, provision.PowerActionOn); err != nil {
+		return nil, fmt.Errorf("server %s: %w", r.Name, err)
+	}
+	s.log.Info("server active", "server", r.Name, "node", n.Name)
+	return s.state(r, n), nil
+}
+
+// recoverStuck moves a node left in a transient deployment state by a
+// process that died (no operation of this process holds it) to deploy
+// failed, from where it can be deployed again.
+func (s *ServerType) recoverStuck(ctx context.Context, n *provision.Node) error {
+	if n.ProvisionState != provision.StateDeploying && n.ProvisionState != provision.StateWaitCallback {
+		return nil
+	}
+	to, err := provision.Next(n.ProvisionState, provision.EventFail)
+	if err != nil {
+		return err
+	}
+	n.ProvisionState = to
+	n.LastError = "deployment interrupted (process restarted)"
+	s.log.Warn("node left mid-deployment; deploying again", "node", n.Name)
+	return s.inv.Update(context.WithoutCancel(ctx), n)
+}
+
+// Update implements orchestrate.ResourceType: a new name or metadata
+// changes nothing on the node; anything else replaces the server.
+func (s *ServerType) Update(ctx context.Context, r *orchestrate.Request) (*orchestrate.State, error) {
+	for k, v := range r.Properties {
+		if k == "name" || k == "metadata" {
+			continue
+		}
+		if fmt.Sprint(v) != fmt.Sprint(r.PriorProperties[k]) {
+			return nil, orchestrate.ErrReplace
+		}
+	}
+	n, err := s.claimed(ctx, r.Key)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil || n.ProvisionState != provision.StateActive {
+		return nil, orchestrate.ErrReplace
+	}
+	return s.state(r, n), nil
+}
+
+// Delete implements orchestrate.ResourceType.
+func (s *ServerType) Delete(ctx context.Context, r *orchestrate.Request) error {
+	n, err := s.claimed(ctx, r.Key)
+	if err != nil || n == nil {
+		return err
+	}
+	if err := s.recoverStuck(ctx, n); err != nil {
+		return err
+	}
+	switch n.ProvisionState {
+	case provision.StateActive, provision.StateDeployFailed, provision.StateError:
+		if _, err := s.prov.Undeploy(ctx, n.Name); err != nil {
+			return fmt.Errorf("server %s: %w", r.Name, err)
+		}
+	}
+	return s.release(ctx, n.Name, r.Key)
+}
+
+// Check implements orchestrate.ResourceType.
+func (s *ServerType) Check(ctx context.Context, r *orchestrate.Request) (*orchestrate.State, error) {
+	n, err := s.claimed(ctx, r.Key)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil || n.ProvisionState != provision.StateActive {
+		return nil, fmt.Errorf("server %s: %w", r.Name, orchestrate.ErrNotFound)
+	}
+	return s.state(r, n), nil
+}
