@@ -73,7 +73,9 @@
 //     force_power_state_during_sync); there is no SyncPower here.
 //   - Inspect fills Inventory from the properties Ironic's inspect
 //     interface sets (cpus, cpu_arch, memory_mb, local_gb) and the ports
-//     it creates; Extra stays empty.
+//     it creates, once Ironic records inspection_finished_at (Inventory
+//     is nil before, unless given at enrollment); Extra stays empty.
+//     Ironic's fake inspect interface finds nothing but the ports.
 //   - Ironic cannot clear a boot override (SetBootDevice with
 //     provision.BootNone is ErrUnsupported).
 //   - Node names follow Ironic's rules as well as ours; UUIDs must be
@@ -101,6 +103,10 @@
 // and off, boot device and provide; the redfish node also through
 // inspection. OpenHTTPBasic runs against a second ironic-api with
 // auth_strategy = http_basic beside it (a wrong password is ErrAuth).
+// One lifecycle scenario (enroll, inspect, provide, power, deploy,
+// rebuild, undeploy, manage, and a refused transition) runs with the same
+// expectations on the embedded provisioner (a drivers/sim machine) and on
+// Ironic (a fake-hardware node), through an interface both satisfy.
 // The poller's failure modes are unit-tested under
 // testing/synctest against a scripted in-process Ironic.
 package ironic

@@ -216,7 +216,9 @@ func (p *Provisioner) toNode(ctx context.Context, in *nodes.Node) (*provision.No
 		n.MACs = append(n.MACs, pt.Address)
 	}
 	slices.Sort(n.MACs)
-	if inv.CPUs != 0 || inv.CPUArch != "" || inv.MemoryMiB != 0 || inv.DiskGiB != 0 {
+	// Inventory is nil until inspected, as with the embedded provisioner,
+	// unless the operator gave its fields at enrollment.
+	if in.InspectionFinishedAt != nil || inv.CPUs != 0 || inv.CPUArch != "" || inv.MemoryMiB != 0 || inv.DiskGiB != 0 {
 		inv.MACs = slices.Clone(n.MACs)
 		n.Inventory = inv
 	}
