@@ -20,10 +20,6 @@ import (
 // unchanged.
 const extraAddress = "tripleo_bmc_address"
 
-// inventoryProperties are the Ironic node properties that inspection fills
-// and that map to provision.HardwareInventory rather than Node.Properties.
-var inventoryProperties = []string{"cpus", "cpu_arch", "memory_mb", "local_gb"}
-
 // faultString extracts Ironic's faultstring from an error body, or returns
 // the body trimmed.
 func faultString(body []byte) string {
