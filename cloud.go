@@ -31,6 +31,9 @@ type Options struct {
 	// Inventory stores the nodes when Provisioner is nil; nil means a
 	// provision.FileInventory at DIR/inventory.json.
 	Inventory provision.Inventory
+	// Provision configures the Provisioner made when Provisioner is nil;
+	// its Logger defaults to Logger.
+	Provision provision.Options
 	// Images is the image store; nil means an image.Store in DIR/images.
 	Images *image.Store
 	// ImageWriter returns the deploy step writing a raw image onto a
@@ -113,7 +116,11 @@ func Open(ctx context.Context, dir string, opts *Options) (*Cloud, error) {
 			}
 			inv = fi
 		}
-		c.prov = provision.NewProvisioner(inv, &provision.Options{Logger: c.log})
+		po := o.Provision
+		if po.Logger == nil {
+			po.Logger = c.log
+		}
+		c.prov = provision.NewProvisioner(inv, &po)
 		c.ownProv = true
 	}
 	c.images = o.Images
