@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tripleo-go/tripleo/internal/atomicfile"
 )
 
 // ApplyOptions configures Apply. A nil *ApplyOptions means all defaults.
@@ -507,7 +509,7 @@ func commit(ctx context.Context, acts []*action, noSync bool, log *slog.Logger) 
 	}
 	if !noSync {
 		for _, d := range slices.Sorted(maps.Keys(dirs)) {
-			if err := syncDir(d); err != nil {
+			if err := atomicfile.SyncDir(d); err != nil {
 				return res, fmt.Errorf("sync directory %s: %w", d, err)
 			}
 		}
@@ -706,18 +708,6 @@ func mkdirAll(dir string, created *[]string, known map[string]bool) error {
 	}
 	*created = append(*created, dir)
 	known[dir] = true
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
 	return nil
 }
 
