@@ -156,38 +156,10 @@ func TestStackScalesServers(t *testing.T) {
 	}
 	check := func(want int) {
 		t.Helper()
-		nodes, err := c.Inventory().List(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		claims := map[string]string{}
-		active := 0
-		for i, n := range nodes {
-			key := n.Properties[tripleo.PropClaim]
-			if n.ProvisionState == provision.StateActive {
-				active++
-				if key == "" {
-					t.Errorf("%s is active without a claim", n.Name)
-				}
-				if p := dc.Machine(i).PowerState(); p != provision.PowerOn {
-					t.Errorf("%s is active and powered %s", n.Name, p)
-				}
-			} else if n.ProvisionState != provision.StateAvailable || key != "" {
-				t.Errorf("%s: %s, claim %q", n.Name, n.ProvisionState, key)
+		for _, n := range checkClaims(t, c, dc, want) {
+			if k := d.count(n); k != 1 {
+				t.Errorf("%s deployed %d times", n, k)
 			}
-			if key == "" {
-				continue
-			}
-			if other, dup := claims[key]; dup {
-				t.Errorf("key %s claimed %s and %s", key, other, n.Name)
-			}
-			claims[key] = n.Name
-			if k := d.count(n.Name); k != 1 {
-				t.Errorf("%s deployed %d times", n.Name, k)
-			}
-		}
-		if active != want {
-			t.Errorf("%d active nodes, want %d", active, want)
 		}
 	}
 	check(3)
@@ -266,4 +238,40 @@ func TestOpenRefusesNonLoopback(t *testing.T) {
 	if err == nil {
 		t.Fatal("Open listened beyond loopback")
 	}
+}
+
+// checkClaims checks that every node is either active, powered on and
+// claimed by a key no other node holds, or available and unclaimed; that
+// want nodes are active; and that no spare was ever booted for a
+// deployment. It returns the claimed nodes' names by key.
+func checkClaims(t *testing.T, c *tripleo.Cloud, dc *sim.Datacenter, want int) map[string]string {
+	t.Helper()
+	nodes, err := c.Inventory().List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]string{}
+	for i, n := range nodes {
+		key := n.Properties[tripleo.PropClaim]
+		switch {
+		case n.ProvisionState == provision.StateActive && key != "":
+			if other, dup := claims[key]; dup {
+				t.Errorf("key %s claimed %s and %s", key, other, n.Name)
+			}
+			claims[key] = n.Name
+			if p := dc.Machine(i).PowerState(); p != provision.PowerOn {
+				t.Errorf("%s is active and powered %s", n.Name, p)
+			}
+		case n.ProvisionState == provision.StateAvailable && key == "":
+			if p := dc.Machine(i).PowerState(); p != provision.PowerOff {
+				t.Errorf("spare %s is powered %s", n.Name, p)
+			}
+		default:
+			t.Errorf("%s: %s, claim %q", n.Name, n.ProvisionState, key)
+		}
+	}
+	if len(claims) != want {
+		t.Errorf("%d active nodes, want %d", len(claims), want)
+	}
+	return claims
 }
