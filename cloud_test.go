@@ -31,7 +31,7 @@ func (d *deploys) count(node string) int {
 func newCloud(t *testing.T, n int, opts *tripleo.Options) (*tripleo.Cloud, *sim.Datacenter, *deploys) {
 	t.Helper()
 	ctx := t.Context()
-	dc, err := sim.Start(n, &sim.Options{DiskSize: 1 << 20})
+	dc, err := sim.Start(n, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
