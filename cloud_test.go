@@ -275,3 +275,57 @@ func checkClaims(t *testing.T, c *tripleo.Cloud, dc *sim.Datacenter, want int) m
 	}
 	return claims
 }
+
+const hintTemplate = `heat_template_version: queens
+resources:
+  computes:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: 3
+      resource_def:
+        type: OS::Nova::Server
+        properties:
+          flavor: compute
+          scheduler_hints: {"capabilities:node": compute-%index%}
+outputs:
+  nodes: {value: {get_attr: [computes, node]}}
+`
+
+// The scheduler hint capabilities:node places each server of a group on
+// the node tagged for its index (TripleO's predictable placement), and a
+// hint no free node carries fails.
+func TestServerSchedulerHints(t *testing.T) {
+	ctx := t.Context()
+	c, dc, _ := newCloud(t, 4, nil)
+	for i := range 4 {
+		n := mustNode(t, c, fmt.Sprintf("node-%d", i))
+		n.Properties["capabilities"] = fmt.Sprintf("profile:compute,node:compute-%d", 3-i)
+		if err := c.Inventory().Update(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := c.Stack(ctx, "overcloud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Create(ctx, "overcloud", &orchestrate.Input{TemplateFile: "o.yaml", Template: hintTemplate}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(out["nodes"]); got != "[node-3 node-2 node-1]" {
+		t.Errorf("nodes = %s, want [node-3 node-2 node-1]", got)
+	}
+	checkClaims(t, c, dc, 3)
+	props, err := c.Servers().Schema().Validate(map[string]any{"flavor": "compute",
+		"scheduler_hints": map[string]any{"capabilities:node": "compute-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Servers().Create(ctx, &orchestrate.Request{Key: "taken", Stack: "s", Name: "x", Type: tripleo.TypeServer, Properties: props})
+	if !errors.Is(err, tripleo.ErrNoNode) {
+		t.Errorf("a hint naming a claimed node: %v, want ErrNoNode", err)
+	}
+}

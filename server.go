@@ -69,14 +69,16 @@ type ServerOptions struct {
 // ServerType is the bare-metal server resource type (an
 // orchestrate.ResourceType) backed by a provision.Provisioner. Create
 // claims the first available node, by name, whose properties match the
-// flavor, records the claim in the inventory, deploys the image and powers
+// flavor (and, with the scheduler hint capabilities:node = VALUE, whose
+// capabilities hold node:VALUE: TripleO's predictable placement), records the claim in the inventory, deploys the image and powers
 // the node on; Delete undeploys it and returns it to the pool; Check finds
 // the node a key claimed, so that an engine resuming after a crash adopts it
 // (a node claimed but not yet active is reported missing, and the engine's
 // next Create resumes its deployment on the same node).
 //
 // Claims are serialised inside one ServerType: two creates never get the
-// same node. Only one process may run servers over an inventory at a time.
+// same node. Without a hint, servers created in parallel get the free nodes
+// in the order their claims arrive. Only one process may run servers over an inventory at a time.
 type ServerType struct {
 	prov *provision.Provisioner
 	inv  provision.Inventory
@@ -155,8 +157,35 @@ func (s *ServerType) state(r *orchestrate.Request, n *provision.Node) *orchestra
 	}
 }
 
-// matches reports whether node n can host flavor.
-func (s *ServerType) matches(n *provision.Node, flavor string) bool {
+// hasCapability reports whether n's capabilities property (TripleO's
+// "profile:compute,node:compute-0,boot_option:local") holds name:value.
+func hasCapability(n *provision.Node, name, value string) bool {
+	return slices.Contains(strings.Split(n.Properties["capabilities"], ","), name+":"+value)
+}
+
+// placement is what a server asks of its node.
+type placement struct {
+	flavor string
+	// node is the scheduler hint capabilities:node, TripleO's predictable
+	// placement: only the node with the capability node:VALUE fits.
+	node string
+}
+
+func placementOf(r *orchestrate.Request) placement {
+	p := placement{}
+	p.flavor, _ = r.Properties["flavor"].(string)
+	if h, ok := r.Properties["scheduler_hints"].(map[string]any); ok {
+		p.node, _ = h["capabilities:node"].(string)
+	}
+	return p
+}
+
+// matches reports whether node n fits placement p.
+func (s *ServerType) matches(n *provision.Node, p placement) bool {
+	if p.node != "" && !hasCapability(n, "node", p.node) {
+		return false
+	}
+	flavor := p.flavor
 	if want, ok := s.o.Flavors[flavor]; ok {
 		for k, v := range want {
 			if n.Properties[k] != v {
@@ -171,7 +200,7 @@ func (s *ServerType) matches(n *provision.Node, flavor string) bool {
 	if n.Properties[PropProfile] == flavor {
 		return true
 	}
-	return slices.Contains(strings.Split(n.Properties["capabilities"], ","), "profile:"+flavor)
+	return hasCapability(n, "profile", flavor)
 }
 
 // claimed returns the node key claimed, or nil.
@@ -193,7 +222,7 @@ func claimedIn(nodes []*provision.Node, key string) *provision.Node {
 }
 
 // claim returns the node claimed for key, claiming one if none is.
-func (s *ServerType) claim(ctx context.Context, key, flavor string) (*provision.Node, error) {
+func (s *ServerType) claim(ctx context.Context, key string, p placement) (*provision.Node, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	nodes, err := s.inv.List(ctx)
@@ -205,7 +234,7 @@ func (s *ServerType) claim(ctx context.Context, key, flavor string) (*provision.
 	}
 	slices.SortFunc(nodes, func(a, b *provision.Node) int { return cmp.Compare(a.Name, b.Name) })
 	for _, n := range nodes {
-		if n.ProvisionState != provision.StateAvailable || n.Properties[PropClaim] != "" || !s.matches(n, flavor) {
+		if n.ProvisionState != provision.StateAvailable || n.Properties[PropClaim] != "" || !s.matches(n, p) {
 			continue
 		}
 		if n.Properties == nil {
@@ -215,10 +244,13 @@ func (s *ServerType) claim(ctx context.Context, key, flavor string) (*provision.
 		if err := s.inv.Update(context.WithoutCancel(ctx), n); err != nil {
 			return nil, err
 		}
-		s.log.Info("node claimed", "node", n.Name, "key", key, "flavor", flavor)
+		s.log.Info("node claimed", "node", n.Name, "key", key, "flavor", p.flavor)
 		return n, nil
 	}
-	return nil, fmt.Errorf("%w flavor %q", ErrNoNode, flavor)
+	if p.node != "" {
+		return nil, fmt.Errorf("%w flavor %q and scheduler hint capabilities:node %q", ErrNoNode, p.flavor, p.node)
+	}
+	return nil, fmt.Errorf("%w flavor %q", ErrNoNode, p.flavor)
 }
 
 // release clears the claim of key on node name.
@@ -265,8 +297,7 @@ func (s *ServerType) Create(ctx context.Context, r *orchestrate.Request) (*orche
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", r.Name, err)
 	}
-	flavor, _ := r.Properties["flavor"].(string)
-	n, err := s.claim(ctx, r.Key, flavor)
+	n, err := s.claim(ctx, r.Key, placementOf(r))
 	if err != nil {
 		return nil, fmt.Errorf("server %s: %w", r.Name, err)
 	}
