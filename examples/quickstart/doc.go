@@ -11,7 +11,9 @@
 // (Redfish), makes them available, and deploys two stacks from the HOT
 // templates in templates/: an undercloud of 2 control nodes and an
 // overcloud of 1 controller and the computes, each server a bare-metal node
-// claimed from the pool by profile, the rest of the machines kept spare.
+// claimed from the pool by profile and placed on the node tagged for it
+// (the scheduler hint capabilities:node), the rest of the machines kept
+// spare.
 //
 // Progress goes to stderr, one line per event; the summary (nodes, their
 // BMC protocol, profile, state, power and server; stacks; step timings)

@@ -83,15 +83,19 @@ func planFor(n int) (plan, error) {
 	return plan{undercloud: 2, controllers: 1, computes: n - 3 - spares, spares: spares}, nil
 }
 
-// profile is the profile of machine i, as an operator tags them.
-func (p plan) profile(i int) string {
+// capabilities are the capabilities an operator tags machine i with: its
+// profile and, for predictable placement, the server it is meant for
+// (spares get none).
+func (p plan) capabilities(i int) string {
 	switch {
 	case i < p.undercloud:
-		return "undercloud"
+		return fmt.Sprintf("profile:undercloud,node:undercloud-%d,boot_option:local", i)
 	case i < p.undercloud+p.controllers:
-		return "control"
+		return fmt.Sprintf("profile:control,node:controller-%d,boot_option:local", i-p.undercloud)
+	case i < p.undercloud+p.controllers+p.computes:
+		return fmt.Sprintf("profile:compute,node:compute-%d,boot_option:local", i-p.undercloud-p.controllers)
 	default:
-		return "compute"
+		return "profile:compute,boot_option:local"
 	}
 }
 
@@ -191,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			g.Go(func() error {
 				name := fmt.Sprintf("node-%d", i)
 				n := &provision.Node{Name: name, BMCAddress: bmcURL(m), Credentials: m.Credentials(), MACs: []string{m.MAC()},
-					Properties: map[string]string{"capabilities": "profile:" + pl.profile(i) + ",boot_option:local"}}
+					Properties: map[string]string{"capabilities": pl.capabilities(i)}}
 				if _, err := prov.Enroll(gctx, n); err != nil {
 					return err
 				}

@@ -59,6 +59,14 @@ func TestRun(t *testing.T) {
 		}
 		roles[n.Profile]++
 	}
+	// Predictable placement: each server on the node tagged for it.
+	placed := []string{"undercloud-control-0", "undercloud-control-1", "overcloud-controller-0",
+		"overcloud-novacompute-0", "overcloud-novacompute-1", "overcloud-novacompute-2", "", ""}
+	for i, n := range s.Nodes {
+		if n.Server != placed[i] {
+			t.Errorf("%s hosts %q, want %q", n.Name, n.Server, placed[i])
+		}
+	}
 	if roles["undercloud"] != 2 || roles["control"] != 1 || roles["compute"] != 3 {
 		t.Errorf("servers per profile: %v, want 2 undercloud, 1 control, 3 compute", roles)
 	}
