@@ -329,3 +329,33 @@ func TestServerSchedulerHints(t *testing.T) {
 		t.Errorf("a hint naming a claimed node: %v, want ErrNoNode", err)
 	}
 }
+
+// A Delete that a crash cut short (the node left deleting or cleaning)
+// is finished by the next Delete: the node is back in the pool, unclaimed.
+func TestServerDeleteAfterCrash(t *testing.T) {
+	for _, st := range []provision.ProvisionState{provision.StateDeleting, provision.StateCleaning, provision.StateWaitCallback} {
+		t.Run(st.String(), func(t *testing.T) {
+			ctx := t.Context()
+			c, dc, _ := newCloud(t, 2, nil)
+			props, err := c.Servers().Schema().Validate(map[string]any{"flavor": "compute"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := &orchestrate.Request{Key: "k", Stack: "s", Name: "server", Type: tripleo.TypeServer, Properties: props}
+			created, err := c.Servers().Create(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := mustNode(t, c, created.Attributes["node"])
+			n.ProvisionState = st
+			if err := c.Inventory().Update(ctx, n); err != nil {
+				t.Fatal(err)
+			}
+			req.Prior = created
+			if err := c.Servers().Delete(ctx, req); err != nil {
+				t.Fatal(err)
+			}
+			checkClaims(t, c, dc, 0)
+		})
+	}
+}

@@ -316,20 +316,24 @@ func (s *ServerType) Create(ctx context.Context, r *orchestrate.Request) (*orche
 	return s.state(r, n), nil
 }
 
-// recoverStuck moves a node left in a transient deployment state by a
-// process that died (no operation of this process holds it) to deploy
-// failed, from where it can be deployed again.
+// recoverStuck moves a node left in a transient state by a process that
+// died (no operation of this process holds it) along the state machine's
+// failure edge: deploying and wait call-back to deploy failed (from where it
+// is deployed again or undeployed), deleting to error (undeployed again),
+// cleaning to clean failed (managed and provided again).
 func (s *ServerType) recoverStuck(ctx context.Context, n *provision.Node) error {
-	if n.ProvisionState != provision.StateDeploying && n.ProvisionState != provision.StateWaitCallback {
+	switch n.ProvisionState {
+	case provision.StateDeploying, provision.StateWaitCallback, provision.StateDeleting, provision.StateCleaning:
+	default:
 		return nil
 	}
 	to, err := provision.Next(n.ProvisionState, provision.EventFail)
 	if err != nil {
 		return err
 	}
+	n.LastError = "interrupted (process restarted) in state " + n.ProvisionState.String()
 	n.ProvisionState = to
-	n.LastError = "deployment interrupted (process restarted)"
-	s.log.Warn("node left mid-deployment; deploying again", "node", n.Name)
+	s.log.Warn("node left in a transient state by a dead process", "node", n.Name, "now", to.String())
 	return s.inv.Update(context.WithoutCancel(ctx), n)
 }
 
@@ -366,6 +370,13 @@ func (s *ServerType) Delete(ctx context.Context, r *orchestrate.Request) error {
 	switch n.ProvisionState {
 	case provision.StateActive, provision.StateDeployFailed, provision.StateError:
 		if _, err := s.prov.Undeploy(ctx, n.Name); err != nil {
+			return fmt.Errorf("server %s: %w", r.Name, err)
+		}
+	case provision.StateCleanFailed:
+		if _, err := s.prov.Manage(ctx, n.Name); err != nil {
+			return fmt.Errorf("server %s: %w", r.Name, err)
+		}
+		if _, err := s.prov.Provide(ctx, n.Name); err != nil {
 			return fmt.Errorf("server %s: %w", r.Name, err)
 		}
 	}
