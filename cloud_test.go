@@ -28,7 +28,7 @@ func (d *deploys) count(node string) int {
 
 // newCloud starts a simulated datacenter of n machines and a Cloud whose
 // nodes node-0 … node-(n-1) are enrolled and provided.
-func newCloud(t *testing.T, n int, opts *tripleo.Options) (*tripleo.Cloud, *sim.Datacenter, *deploys) {
+func newCloud(t testing.TB, n int, opts *tripleo.Options) (*tripleo.Cloud, *sim.Datacenter, *deploys) {
 	t.Helper()
 	ctx := t.Context()
 	dc, err := sim.Start(n, nil)
@@ -244,7 +244,7 @@ func TestOpenRefusesNonLoopback(t *testing.T) {
 // claimed by a key no other node holds, or available and unclaimed; that
 // want nodes are active; and that no spare was ever booted for a
 // deployment. It returns the claimed nodes' names by key.
-func checkClaims(t *testing.T, c *tripleo.Cloud, dc *sim.Datacenter, want int) map[string]string {
+func checkClaims(t testing.TB, c *tripleo.Cloud, dc *sim.Datacenter, want int) map[string]string {
 	t.Helper()
 	nodes, err := c.Inventory().List(t.Context())
 	if err != nil {

@@ -72,7 +72,7 @@ func TestServerDeploysImage(t *testing.T) {
 	checkClaims(t, c, dc, 2)
 }
 
-func mustNode(t *testing.T, c *tripleo.Cloud, name any) *provision.Node {
+func mustNode(t testing.TB, c *tripleo.Cloud, name any) *provision.Node {
 	t.Helper()
 	s, _ := name.(string)
 	n, err := c.Inventory().Get(t.Context(), s)
