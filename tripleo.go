@@ -24,6 +24,20 @@
 // Heat). A driver joins a registry by URL scheme in its init function, so a
 // program's import list decides which drivers it has.
 //
+// # Cloud
+//
+// Cloud (Open) composes the parts on embedded defaults kept in one
+// directory: a provision.Provisioner over a file inventory, an image.Store,
+// one orchestrate engine per stack, and a loopback HTTP service that node
+// agents read their metadata from and signal back to. ServerType, the
+// bare-metal server registered as OS::Nova::Server (OS::TripleO::*Server
+// aliases reach it through an environment's resource_registry), claims a
+// node from the pool by flavor/profile and scheduler hint, deploys the
+// image the server names through the provisioner and returns the node to
+// the pool on delete; claims live in the inventory, so a stack operation
+// resumed after a crash adopts them. examples/quickstart runs the flow on a
+// simulated datacenter.
+//
 // Not every package in the map exists yet: each lands with the issue that
 // builds it, and the README lists what is there today.
 package tripleo
