@@ -45,6 +45,22 @@ outputs:
   status: {value: {get_attr: [dep, deploy_status_code]}}
 `
 
+// publisher forwards the engine's metadata documents to the server and
+// reports the path of each one published.
+type publisher struct {
+	*refresh.MetadataServer
+	paths chan string
+}
+
+func (p *publisher) SetJSON(path string, data []byte) error {
+	err := p.MetadataServer.SetJSON(path, data)
+	select {
+	case p.paths <- path:
+	default:
+	}
+	return err
+}
+
 func TestAgentCompletesDeployment(t *testing.T) {
 	dir := t.TempDir()
 	ms := refresh.NewMetadataServer(nil)
@@ -52,20 +68,12 @@ func TestAgentCompletesDeployment(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
-	started := make(chan struct{}, 1)
+	pub := &publisher{MetadataServer: ms, paths: make(chan string, 16)}
 	e, err := orchestrate.Open(t.Context(), filepath.Join(dir, "stack.state"), &orchestrate.Options{
 		DisableRollback: true,
-		Metadata:        ms,
+		Metadata:        pub,
 		MetadataURL:     srv.URL + "/metadata",
 		SignalURL:       srv.URL + "/signal",
-		Events: func(ev orchestrate.Event) {
-			if ev.ResourceName == "dep" && ev.Status == orchestrate.StatusInProgress {
-				select {
-				case started <- struct{}{}:
-				default:
-				}
-			}
-		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -93,32 +101,21 @@ func TestAgentCompletesDeployment(t *testing.T) {
 		create <- e.Create(t.Context(), "overcloud", &orchestrate.Input{
 			TemplateFile: "overcloud.yaml", Template: agentTemplate, Params: map[string]string{"ntp": "0.pool.ntp.org"}})
 	}()
+	// The node learns its metadata URL from its user data; here, from the
+	// first document the engine publishes.
+	var path string
 	select {
-	case <-started:
+	case path = <-pub.paths:
 	case err := <-create:
-		t.Fatalf("create ended before the deployment started: %v", err)
+		t.Fatalf("create ended before any metadata was published: %v", err)
 	case <-time.After(30 * time.Second):
-		t.Fatal("the deployment did not start")
-	}
-	info, err := e.Show()
-	if err != nil {
-		t.Fatal(err)
-	}
-	serverID := ""
-	for _, r := range info.Resources {
-		if r.Name == "server" {
-			serverID = r.PhysicalID
-		}
-	}
-	_, token, err := e.ServerMetadata(serverID)
-	if err != nil {
-		t.Fatal(err)
+		t.Fatal("no metadata published")
 	}
 
 	// The node: it knows only its metadata URL (from its user data).
 	signalled := make(chan refresh.AgentEvent, 4)
 	agent, err := refresh.NewAgent(
-		[]refresh.Collector{refresh.NewWatch(srv.URL+"/metadata/"+token, &refresh.WatchOptions{Wait: 5 * time.Second})},
+		[]refresh.Collector{refresh.NewWatch(srv.URL+"/metadata"+path, &refresh.WatchOptions{Wait: 5 * time.Second})},
 		refresh.NewCache(filepath.Join(dir, "cache"), &refresh.CacheOptions{NoSync: true}),
 		&refresh.AgentOptions{
 			Applier:  &refresh.ConfigApplier{TemplatesDir: filepath.Join(dir, "templates"), OutputDir: filepath.Join(dir, "root"), NoSync: true},
