@@ -483,6 +483,10 @@ func appendU(dst []byte, r rune) []byte {
 	return append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 }
 
+// shortEscape maps the control characters json.dumps writes as a two-byte
+// escape to their letter.
+var shortEscape = [256]byte{'\n': 'n', '\r': 'r', '\t': 't', '\b': 'b', '\f': 'f'}
+
 // appendPyString appends s as a JSON string with Python's ensure_ascii.
 func appendPyString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
@@ -496,25 +500,8 @@ func appendPyString(dst []byte, s string) []byte {
 			i++
 			continue
 		}
-		switch c {
-		case '\n':
-			dst = append(dst, '\\', 'n')
-			i++
-			continue
-		case '\r':
-			dst = append(dst, '\\', 'r')
-			i++
-			continue
-		case '\t':
-			dst = append(dst, '\\', 't')
-			i++
-			continue
-		case '\b':
-			dst = append(dst, '\\', 'b')
-			i++
-			continue
-		case '\f':
-			dst = append(dst, '\\', 'f')
+		if e := shortEscape[c]; e != 0 {
+			dst = append(dst, '\\', e)
 			i++
 			continue
 		}
