@@ -38,6 +38,7 @@
 // resumed after a crash adopts them. examples/quickstart runs the flow on a
 // simulated datacenter.
 //
-// Not every package in the map exists yet: each lands with the issue that
-// builds it, and the README lists what is there today.
+// Every package in the map exists; drivers/heat so far holds the metadata
+// collector and resource signal for refresh (its engine driver is to come),
+// and the README lists what each package covers today.
 package tripleo
