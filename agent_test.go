@@ -70,7 +70,7 @@ func TestCloudCarriesDeployment(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the deployment did not start")
 	}
-	info, err := e.Show()
+	info, err := e.Show(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,7 +81,7 @@ type Cloud struct {
 
 	mu      sync.Mutex
 	closed  bool
-	engines map[string]*orchestrate.Engine
+	engines map[string]*orchestrate.Embedded
 }
 
 var stackName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,254}$`)
@@ -102,7 +102,7 @@ func Open(ctx context.Context, dir string, opts *Options) (*Cloud, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "stacks"), 0o700); err != nil {
 		return nil, fmt.Errorf("tripleo: open cloud: %w", err)
 	}
-	c := &Cloud{dir: dir, log: o.Logger, engines: map[string]*orchestrate.Engine{}}
+	c := &Cloud{dir: dir, log: o.Logger, engines: map[string]*orchestrate.Embedded{}}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -212,7 +212,7 @@ func (c *Cloud) Servers() *ServerType { return c.servers }
 
 // Stack returns the engine of the named stack, opening it (and resuming an
 // operation a crash interrupted) on first use. The Cloud closes it.
-func (c *Cloud) Stack(ctx context.Context, name string) (*orchestrate.Engine, error) {
+func (c *Cloud) Stack(ctx context.Context, name string) (*orchestrate.Embedded, error) {
 	if !stackName.MatchString(name) {
 		return nil, fmt.Errorf("tripleo: stack name %q: must be a letter then letters, digits, '_', '.' or '-'", name)
 	}
@@ -234,7 +234,7 @@ func (c *Cloud) Stack(ctx context.Context, name string) (*orchestrate.Engine, er
 	return e, nil
 }
 
-func (c *Cloud) engine(name string) *orchestrate.Engine {
+func (c *Cloud) engine(name string) *orchestrate.Embedded {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.engines[name]
@@ -255,7 +255,7 @@ func (c *Cloud) serveSignal(w http.ResponseWriter, r *http.Request) {
 func (c *Cloud) serveServer(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	c.mu.Lock()
-	engines := make([]*orchestrate.Engine, 0, len(c.engines))
+	engines := make([]*orchestrate.Embedded, 0, len(c.engines))
 	for _, e := range c.engines {
 		engines = append(engines, e)
 	}

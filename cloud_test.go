@@ -151,7 +151,7 @@ func TestStackScalesServers(t *testing.T) {
 			Params:       map[string]string{"count": count}}
 	}
 	if err := e.Create(ctx, "overcloud", in("3")); err != nil {
-		info, _ := e.Show()
+		info, _ := e.Show(ctx)
 		t.Fatalf("create: %v (%+v)", err, info)
 	}
 	check := func(want int) {
@@ -184,7 +184,7 @@ func TestStackScalesServers(t *testing.T) {
 		t.Fatalf("update: %v", err)
 	}
 	check(2)
-	info, err := e.Show()
+	info, err := e.Show(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

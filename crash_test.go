@@ -115,7 +115,7 @@ func TestCrashResume(t *testing.T) {
 			if _, err := e.Resumed(ctx); err != nil {
 				t.Fatalf("resume: %v", err)
 			}
-			info, err := e.Show()
+			info, err := e.Show(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -51,7 +51,7 @@ func (p *Plan) Summary() map[ChangeAction]int {
 // Plan computes the changes that creating (no stack yet; name names it) or
 // updating the stack to in would make. Properties that depend on resources
 // being changed are reported as update.
-func (e *Engine) Plan(ctx context.Context, name string, in *Input) (*Plan, error) {
+func (e *Embedded) Plan(ctx context.Context, name string, in *Input) (*Plan, error) {
 	e.j.mu.Lock()
 	seq := e.j.seq
 	exists := e.j.st.ID != "" && !(e.j.st.Action == ActionDelete && e.j.st.Status == StatusComplete)
@@ -186,7 +186,7 @@ func (o *op) planGroup(d *hot.Definition, wanted map[string]bool) []Change {
 
 // Apply runs a plan. It fails with ErrStalePlan when the stack changed
 // since the plan was made.
-func (e *Engine) Apply(ctx context.Context, p *Plan) error {
+func (e *Embedded) Apply(ctx context.Context, p *Plan) error {
 	if err := e.begin(); err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (s *StackInfo) State() string { return string(s.Action) + "_" + string(s.St
 
 // Show returns the stack and its resources (sorted by name); ErrNotFound
 // when the file holds no stack.
-func (e *Engine) Show() (*StackInfo, error) {
+func (e *Embedded) Show(_ context.Context) (*StackInfo, error) {
 	e.j.mu.Lock()
 	defer e.j.mu.Unlock()
 	st := e.j.st
@@ -246,7 +246,7 @@ func (e *Engine) Show() (*StackInfo, error) {
 // → value, null for outputs whose condition is false. Values of hidden
 // parameters are masked as ******. Outputs that cannot be evaluated are
 // null and named in the returned error.
-func (e *Engine) Outputs(ctx context.Context) (map[string]any, error) {
+func (e *Embedded) Outputs(ctx context.Context) (map[string]any, error) {
 	e.j.mu.Lock()
 	in, name, id := e.j.st.Input, e.j.st.Name, e.j.st.ID
 	if e.j.st.Op != nil && e.j.st.Op.Input != nil {

@@ -18,7 +18,7 @@ func independent(n int) string {
 	return b.String()
 }
 
-func benchEngine(b *testing.B, dir string) (*Engine, *SimCloud) {
+func benchEngine(b *testing.B, dir string) (*Embedded, *SimCloud) {
 	cloud, err := NewSimCloud("")
 	if err != nil {
 		b.Fatal(err)

@@ -56,7 +56,7 @@ func (o *op) stackTasks(sc *scope, parent string) []*task {
 	return list
 }
 
-func (e *Engine) parallelism() int {
+func (e *Embedded) parallelism() int {
 	if e.opts.Parallelism > 0 {
 		return e.opts.Parallelism
 	}

@@ -58,7 +58,7 @@ func TestEngineCorpus(t *testing.T) {
 						t.Errorf("%s failed: %v", name, err)
 					}
 				}
-				if info, err := e.Show(); err == nil {
+				if info, err := e.Show(t.Context()); err == nil {
 					var rs []string
 					for _, r := range info.Resources {
 						rs = append(rs, r.Name+" "+r.Type+" "+string(r.Action)+"_"+string(r.Status))

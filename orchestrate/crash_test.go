@@ -130,7 +130,7 @@ func reopenAndCheckN(t *testing.T, dir, wantState string, wantKeys, wantResource
 	if _, rerr := e.Resumed(t.Context()); rerr != nil {
 		t.Fatalf("resume failed: %v", rerr)
 	}
-	info, err := e.Show()
+	info, err := e.Show(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestCrashWhileDeploymentWaits(t *testing.T) {
 	if resumed, err := e.Resumed(t.Context()); !resumed || err != nil {
 		t.Fatalf("resume: %v %v", resumed, err)
 	}
-	info, _ := e.Show()
+	info, _ := e.Show(t.Context())
 	out, _ := e.Outputs(t.Context())
 	if info.State() != "CREATE_COMPLETE" || out["result"] != "hello bar" {
 		t.Errorf("after resume: %s %v", info.State(), out)

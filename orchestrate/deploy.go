@@ -284,7 +284,7 @@ func sortedNames(m map[string]any) []string {
 
 // putDeployment adds (or replaces, by id) a derived config in the server's
 // metadata, durably, and publishes the document.
-func (e *Engine) putDeployment(server string, derived map[string]any) error {
+func (e *Embedded) putDeployment(server string, derived map[string]any) error {
 	return e.changeServer(server, func(m *serverMeta) {
 		out := []any{}
 		for _, d := range m.Deployments {
@@ -297,7 +297,7 @@ func (e *Engine) putDeployment(server string, derived map[string]any) error {
 }
 
 // removeDeployment drops a deployment from its server's metadata.
-func (e *Engine) removeDeployment(server, id string) error {
+func (e *Embedded) removeDeployment(server, id string) error {
 	return e.changeServer(server, func(m *serverMeta) {
 		out := []any{}
 		for _, d := range m.Deployments {
@@ -309,7 +309,7 @@ func (e *Engine) removeDeployment(server, id string) error {
 	})
 }
 
-func (e *Engine) changeServer(server string, change func(*serverMeta)) error {
+func (e *Embedded) changeServer(server string, change func(*serverMeta)) error {
 	e.srvMu.Lock()
 	defer e.srvMu.Unlock()
 	e.j.mu.Lock()
@@ -334,7 +334,7 @@ func (e *Engine) changeServer(server string, change func(*serverMeta)) error {
 
 // ServerMetadata returns the metadata document of a server (by physical
 // id) as served to its agent, and the token in its URL.
-func (e *Engine) ServerMetadata(server string) (doc map[string]any, token string, err error) {
+func (e *Embedded) ServerMetadata(server string) (doc map[string]any, token string, err error) {
 	e.j.mu.Lock()
 	m := e.j.st.Servers[server]
 	e.j.mu.Unlock()
@@ -344,7 +344,7 @@ func (e *Engine) ServerMetadata(server string) (doc map[string]any, token string
 	return e.metadataDoc(m), m.Token, nil
 }
 
-func (e *Engine) metadataDoc(m *serverMeta) map[string]any {
+func (e *Embedded) metadataDoc(m *serverMeta) map[string]any {
 	url := ""
 	if e.opts.MetadataURL != "" {
 		url = strings.TrimRight(e.opts.MetadataURL, "/") + "/" + m.Token
@@ -362,7 +362,7 @@ func (e *Engine) metadataDoc(m *serverMeta) map[string]any {
 	}
 }
 
-func (e *Engine) publish(m *serverMeta) error {
+func (e *Embedded) publish(m *serverMeta) error {
 	if e.opts.Metadata == nil {
 		return nil
 	}
@@ -374,7 +374,7 @@ func (e *Engine) publish(m *serverMeta) error {
 }
 
 // publishAll republishes every server's document (after Open).
-func (e *Engine) publishAll() error {
+func (e *Embedded) publishAll() error {
 	e.j.mu.Lock()
 	var all []*serverMeta
 	for _, m := range e.j.st.Servers {

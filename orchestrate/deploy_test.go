@@ -94,7 +94,7 @@ func TestSoftwareDeploymentSignalled(t *testing.T) {
 		srv := httptest.NewUnstartedServer(nil)
 		base := "http://" + srv.Listener.Addr().String()
 		pub := &docs{set: make(chan struct{}, 1)}
-		var e *Engine
+		var e *Embedded
 		signalled := make(chan error, 1)
 		e, err := Open(t.Context(), filepath.Join(h.dir, "d.state"), &Options{Types: h.types, DisableRollback: true,
 			Metadata: pub, MetadataURL: base + "/metadata", SignalURL: base + "/signal",
@@ -194,7 +194,7 @@ func must(b []byte, err error) []byte {
 func TestStructuredDeploymentGroup(t *testing.T) {
 	h := newHarness(t)
 	pub := &docs{}
-	var e *Engine
+	var e *Embedded
 	e, err := Open(t.Context(), filepath.Join(h.dir, "g.state"), &Options{Types: h.types, Metadata: pub,
 		Events: func(ev Event) {
 			if strings.HasPrefix(ev.ResourceName, "deps/") && ev.Status == StatusInProgress {

@@ -4,7 +4,7 @@
 //
 // # State and crashes
 //
-// An Engine owns one stack whose state lives in one file, a write-ahead
+// The embedded engine (Embedded, from Open) owns one stack whose state lives in one file, a write-ahead
 // journal (see store.go): the intent to call a resource plug-in is fsynced
 // before the call and its outcome after it (concurrent calls share an
 // fsync). A process killed at any point resumes on the next Open, which
@@ -46,5 +46,5 @@
 // Options.Metadata publishes at /{server token} (refresh.MetadataServer
 // fits), and stays IN_PROGRESS until the node agent signals
 // {Options.SignalURL}/{deployment token}, served by SignalHandler. Wait
-// condition handles are signalled the same way, or with Engine.Signal.
+// condition handles are signalled the same way, or with Embedded.Signal.
 package orchestrate

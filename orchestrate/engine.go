@@ -57,10 +57,11 @@ type Options struct {
 	afterRecord func(seq uint64)
 }
 
-// Engine runs stack operations on one stack whose state lives in one file.
+// Embedded is the embedded Engine: it runs stack operations on one stack whose
+// state lives in one file.
 // Its methods are safe for concurrent use; a second operation while one
 // runs fails with ErrLocked.
-type Engine struct {
+type Embedded struct {
 	path   string
 	opts   Options
 	types  *Types
@@ -72,6 +73,7 @@ type Engine struct {
 	opMu       sync.Mutex
 	srvMu      sync.Mutex // serialises server metadata changes
 	evMu       sync.Mutex
+	history    []Event // guarded by evMu
 	evSeq      atomic.Uint64
 	resumed    bool
 	resumeErr  error         // set before resumeDone is closed
@@ -86,8 +88,8 @@ type Engine struct {
 // operations get ErrLocked while signals (Signal, SignalHandler) are
 // accepted, so a resumed deployment can still be signalled. Resumed waits
 // for it and reports the outcome.
-func Open(ctx context.Context, path string, opts *Options) (*Engine, error) {
-	e := &Engine{path: path}
+func Open(ctx context.Context, path string, opts *Options) (*Embedded, error) {
+	e := &Embedded{path: path}
 	if opts != nil {
 		e.opts = *opts
 	}
@@ -136,7 +138,7 @@ func Open(ctx context.Context, path string, opts *Options) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) takeLease() error {
+func (e *Embedded) takeLease() error {
 	f, err := os.OpenFile(e.path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("stack lease: %w", err)
@@ -155,7 +157,7 @@ func (e *Engine) takeLease() error {
 	return nil
 }
 
-func (e *Engine) releaseLease() {
+func (e *Embedded) releaseLease() {
 	if e.lock != nil {
 		e.lock.Truncate(0)
 		e.lock.Close() // closing drops the flock
@@ -164,7 +166,7 @@ func (e *Engine) releaseLease() {
 }
 
 // Close releases the state file and the lease.
-func (e *Engine) Close() error {
+func (e *Embedded) Close() error {
 	if !e.opMu.TryLock() {
 		return fmt.Errorf("%w: an operation is running", ErrLocked)
 	}
@@ -177,7 +179,7 @@ func (e *Engine) Close() error {
 // Resumed waits until the operation Open resumed (if any) has ended, and
 // reports whether there was one and the error with which it ended (nil if
 // it completed), or ctx's error if ctx ends first.
-func (e *Engine) Resumed(ctx context.Context) (bool, error) {
+func (e *Embedded) Resumed(ctx context.Context) (bool, error) {
 	select {
 	case <-e.resumeDone:
 		return e.resumed, e.resumeErr
@@ -186,7 +188,7 @@ func (e *Engine) Resumed(ctx context.Context) (bool, error) {
 	}
 }
 
-func (e *Engine) begin() error {
+func (e *Embedded) begin() error {
 	if !e.opMu.TryLock() {
 		e.j.mu.Lock()
 		h := e.holder
@@ -200,7 +202,7 @@ func (e *Engine) begin() error {
 }
 
 // Create creates a new stack named name from in.
-func (e *Engine) Create(ctx context.Context, name string, in *Input) error {
+func (e *Embedded) Create(ctx context.Context, name string, in *Input) error {
 	if err := e.begin(); err != nil {
 		return err
 	}
@@ -218,7 +220,7 @@ func (e *Engine) Create(ctx context.Context, name string, in *Input) error {
 }
 
 // Update updates the stack to in.
-func (e *Engine) Update(ctx context.Context, in *Input) error {
+func (e *Embedded) Update(ctx context.Context, in *Input) error {
 	if err := e.begin(); err != nil {
 		return err
 	}
@@ -230,7 +232,7 @@ func (e *Engine) Update(ctx context.Context, in *Input) error {
 }
 
 // Delete deletes every resource of the stack.
-func (e *Engine) Delete(ctx context.Context) error {
+func (e *Embedded) Delete(ctx context.Context) error {
 	if err := e.begin(); err != nil {
 		return err
 	}
@@ -241,13 +243,13 @@ func (e *Engine) Delete(ctx context.Context) error {
 	return e.runNew(ctx, ActionDelete, "", nil)
 }
 
-func (e *Engine) exists() bool {
+func (e *Embedded) exists() bool {
 	e.j.mu.Lock()
 	defer e.j.mu.Unlock()
 	return e.j.st.ID != "" && !(e.j.st.Action == ActionDelete && e.j.st.Status == StatusComplete)
 }
 
-func (e *Engine) runNew(ctx context.Context, action Action, name string, in *Input) error {
+func (e *Embedded) runNew(ctx context.Context, action Action, name string, in *Input) error {
 	rec := &record{T: "begin", Op: &opInfo{Action: action, Input: in, Holder: e.holder, Started: time.Now().UTC()}}
 	if action == ActionCreate {
 		rec.Name, rec.ID = name, newID()
@@ -286,7 +288,7 @@ func newID() string {
 }
 
 // build parses and instantiates the input.
-func (e *Engine) build(in *Input, stackName, stackID string) (*hot.Stack, error) {
+func (e *Embedded) build(in *Input, stackName, stackID string) (*hot.Stack, error) {
 	if in == nil {
 		return nil, fmt.Errorf("%w: no template", ErrInvalid)
 	}
@@ -312,7 +314,7 @@ func (e *Engine) build(in *Input, stackName, stackID string) (*hot.Stack, error)
 
 // op is one running stack operation.
 type op struct {
-	e      *Engine
+	e      *Embedded
 	action Action
 	stack  *hot.Stack
 	hidden []string
@@ -322,7 +324,7 @@ type op struct {
 	templates templateCache
 }
 
-func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool) (err error) {
+func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume bool) (err error) {
 	// A rollback after the stack timeout gets a new timeout; only the
 	// caller's cancellation stops it.
 	callerCtx := ctx
@@ -389,7 +391,7 @@ func (e *Engine) run(ctx context.Context, action Action, in *Input, resume bool)
 
 // Rollback returns the stack to the last template and environment that
 // completed (deleting everything if none did).
-func (e *Engine) Rollback(ctx context.Context) error {
+func (e *Embedded) Rollback(ctx context.Context) error {
 	if err := e.begin(); err != nil {
 		return err
 	}
@@ -415,7 +417,7 @@ func (o *op) mask(s string) string {
 	return s
 }
 
-func (e *Engine) stackEvent(a Action, s Status, reason string) {
+func (e *Embedded) stackEvent(a Action, s Status, reason string) {
 	e.j.mu.Lock()
 	name, id := e.j.st.Name, e.j.st.ID
 	e.j.mu.Unlock()
@@ -423,17 +425,43 @@ func (e *Engine) stackEvent(a Action, s Status, reason string) {
 		PhysicalResourceID: id, ResourceType: "OS::Heat::Stack", Action: a, Status: s, StatusReason: reason})
 }
 
-func (e *Engine) emit(ev Event) {
-	if e.opts.Events == nil {
-		return
-	}
+func (e *Embedded) emit(ev Event) {
 	ev.ID = fmt.Sprintf("%d", e.evSeq.Add(1))
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
 	e.evMu.Lock()
 	defer e.evMu.Unlock()
-	e.opts.Events(ev)
+	e.history = append(e.history, ev)
+	if e.opts.Events != nil {
+		e.opts.Events(ev)
+	}
+}
+
+// Events lists the events emitted since Open, oldest first.
+// TODO(#7): keep the history durably beside the state file.
+func (e *Embedded) Events(_ context.Context, q *EventQuery) ([]Event, error) {
+	if q == nil {
+		q = &EventQuery{}
+	}
+	e.evMu.Lock()
+	defer e.evMu.Unlock()
+	var out []Event
+	started := q.After == ""
+	for _, ev := range e.history {
+		if !started {
+			started = ev.ID == q.After
+			continue
+		}
+		if q.Resource != "" && ev.ResourceName != q.Resource {
+			continue
+		}
+		out = append(out, ev)
+		if q.Limit > 0 && len(out) == q.Limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 func (o *op) resEvent(r *resState, a Action, s Status, reason string) {
@@ -486,7 +514,7 @@ func (o *op) callCtx(ctx context.Context) (context.Context, context.CancelFunc) 
 }
 
 // checkImmutable refuses an update that changes an immutable parameter.
-func (e *Engine) checkImmutable(next *hot.Stack, name, id string) error {
+func (e *Embedded) checkImmutable(next *hot.Stack, name, id string) error {
 	e.j.mu.Lock()
 	prev := e.j.st.Input
 	e.j.mu.Unlock()

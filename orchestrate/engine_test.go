@@ -30,7 +30,7 @@ func newHarness(t *testing.T) *harness {
 	return &harness{t: t, dir: dir, cloud: cloud, types: types}
 }
 
-func (h *harness) open(opts *Options) *Engine {
+func (h *harness) open(opts *Options) *Embedded {
 	h.t.Helper()
 	o := Options{Types: h.types, Events: func(ev Event) {
 		h.mu.Lock()
@@ -79,7 +79,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if err := e.Create(ctx, "overcloud", input(t, "stack.yaml", nil)); err != nil {
 		t.Fatal(err)
 	}
-	info, err := e.Show()
+	info, err := e.Show(ctx)
 	if err != nil || info.State() != "CREATE_COMPLETE" {
 		t.Fatalf("show: %v %v", info, err)
 	}
@@ -164,7 +164,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if h.cloud.Servers() != 3 {
 		t.Errorf("servers after scale-in = %d", h.cloud.Servers())
 	}
-	info, _ = e.Show()
+	info, _ = e.Show(ctx)
 	if info.State() != "UPDATE_COMPLETE" {
 		t.Errorf("state %s: %s", info.State(), info.Reason)
 	}
@@ -172,7 +172,7 @@ func TestCreateUpdateDelete(t *testing.T) {
 	if err := e.Delete(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, _ = e.Show()
+	info, _ = e.Show(ctx)
 	if info.State() != "DELETE_COMPLETE" || len(info.Resources) != 0 || h.cloud.Servers() != 0 {
 		t.Errorf("after delete: %s %v, %d servers", info.State(), info.Resources, h.cloud.Servers())
 	}
@@ -196,19 +196,19 @@ func TestImmutableAndRollbackOnDemand(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "parameters.region: invalid: the parameter region is immutable") {
 		t.Errorf("immutable change: %v", err)
 	}
-	if info, _ := e.Show(); info.State() != "CREATE_COMPLETE" {
+	if info, _ := e.Show(t.Context()); info.State() != "CREATE_COMPLETE" {
 		t.Errorf("a refused update changed the stack: %s", info.State())
 	}
 	if err := e.Update(t.Context(), mk(map[string]string{"value": "v2", "broken": "true"})); !errors.Is(err, ErrFailed) {
 		t.Fatalf("broken update: %v", err)
 	}
-	if info, _ := e.Show(); info.State() != "UPDATE_FAILED" {
+	if info, _ := e.Show(t.Context()); info.State() != "UPDATE_FAILED" {
 		t.Errorf("without rollback: %s", info.State())
 	}
 	if err := e.Rollback(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	info, _ := e.Show()
+	info, _ := e.Show(t.Context())
 	out, _ := e.Outputs(t.Context())
 	if info.State() != "ROLLBACK_COMPLETE" || out["keep"] != "v1" || len(info.Resources) != 2 {
 		t.Errorf("after rollback: %s %v %+v", info.State(), out, info.Resources)

@@ -45,7 +45,7 @@ outputs:
 		return
 	}
 	out, _ := e.Outputs(ctx)
-	info, _ := e.Show()
+	info, _ := e.Show(ctx)
 	fmt.Println(info.State(), out["message"])
 	// Output:
 	// value CREATE_COMPLETE

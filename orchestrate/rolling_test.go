@@ -36,7 +36,7 @@ resources:
 	if err := e.Create(t.Context(), "s", mk("v1")); err != nil {
 		t.Fatal(err)
 	}
-	before, _ := e.Show()
+	before, _ := e.Show(t.Context())
 	h.mu.Lock()
 	h.events = nil
 	h.mu.Unlock()
@@ -61,7 +61,7 @@ resources:
 			}
 		}
 	}
-	after, _ := e.Show()
+	after, _ := e.Show(t.Context())
 	ids := map[string]string{}
 	for _, r := range before.Resources {
 		ids[r.Name] = r.PhysicalID
@@ -115,7 +115,7 @@ func TestStackTimeout(t *testing.T) {
 		t.Errorf("stack timeout: %v", err)
 	}
 	// The stack timed out; the rollback (a new timeout) deleted b.
-	if info, _ := e.Show(); info.State() != "ROLLBACK_COMPLETE" || len(info.Resources) != 0 {
+	if info, _ := e.Show(t.Context()); info.State() != "ROLLBACK_COMPLETE" || len(info.Resources) != 0 {
 		t.Errorf("after the timeout: %s %+v", info.State(), info.Resources)
 	}
 }
@@ -159,7 +159,7 @@ resources:
 			t.Errorf("%s not before the first batch: %v", gone, ev)
 		}
 	}
-	if info, _ := e.Show(); len(info.Resources) != 3 {
+	if info, _ := e.Show(t.Context()); len(info.Resources) != 3 {
 		t.Errorf("resources: %+v", info.Resources)
 	}
 }

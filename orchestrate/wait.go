@@ -75,7 +75,7 @@ var ErrSignal = errors.New("signal refused")
 // waits for it. The body follows Heat's wait condition signal: status
 // (SUCCESS, the default, or FAILURE), reason, data and id (default: the
 // signal's number). It may be called while an operation runs.
-func (e *Engine) Signal(ctx context.Context, resource string, body map[string]any) error {
+func (e *Embedded) Signal(ctx context.Context, resource string, body map[string]any) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func waitSignal(body map[string]any, n int) (map[string]any, error) {
 // SignalHandler serves POST {prefix}/{token} with a JSON signal body, for
 // the endpoint a WaitConditionHandle hands out (Options.SignalURL). An
 // unknown token is 404.
-func (e *Engine) SignalHandler() http.Handler {
+func (e *Embedded) SignalHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost && r.Method != http.MethodPut {
 			http.Error(w, "POST or PUT a JSON signal", http.StatusMethodNotAllowed)

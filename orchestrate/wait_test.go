@@ -32,7 +32,7 @@ func TestWaitConditionOverHTTP(t *testing.T) {
 	srv := httptest.NewUnstartedServer(nil)
 	signalURL := "http://" + srv.Listener.Addr().String() + "/signal"
 	tokens := make(chan string, 1)
-	var e *Engine
+	var e *Embedded
 	e, err := Open(t.Context(), filepath.Join(h.dir, "w.state"), &Options{Types: h.types, SignalURL: signalURL,
 		Events: func(ev Event) {
 			if ev.ResourceName == "wait" && ev.Status == StatusInProgress {
@@ -79,7 +79,7 @@ func TestWaitConditionOverHTTP(t *testing.T) {
 
 func TestWaitConditionFailureSignal(t *testing.T) {
 	h := newHarness(t)
-	var e *Engine
+	var e *Embedded
 	e, err := Open(t.Context(), filepath.Join(h.dir, "w.state"), &Options{Types: h.types, DisableRollback: true,
 		Events: func(ev Event) {
 			if ev.ResourceName == "wait" && ev.Status == StatusInProgress {

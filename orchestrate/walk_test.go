@@ -73,7 +73,7 @@ resources:
 			t.Errorf("%s started after the failure:\n%s", never, got)
 		}
 	}
-	info, _ := e.Show()
+	info, _ := e.Show(t.Context())
 	if info.State() != "CREATE_FAILED" {
 		t.Errorf("stack %s", info.State())
 	}
@@ -242,7 +242,7 @@ func TestReplaceOrder(t *testing.T) {
 		if deletedOld == 0 || createdNew == 0 || (deletedOld < createdNew) != deleteFirst {
 			t.Errorf("deleteFirst=%v: events %v", deleteFirst, ev)
 		}
-		info, _ := e.Show()
+		info, _ := e.Show(t.Context())
 		if len(info.Resources) != 1 || info.State() != "UPDATE_COMPLETE" {
 			t.Errorf("after replace: %+v", info)
 		}
@@ -260,7 +260,7 @@ func TestJournalTornTailAndDamage(t *testing.T) {
 	good, _ := os.ReadFile(path)
 	os.WriteFile(path, append(append([]byte{}, good...), []byte("0badc0de {\"seq\": 9")...), 0o600)
 	e2 := h.open(nil)
-	if info, err := e2.Show(); err != nil || info.State() != "CREATE_COMPLETE" {
+	if info, err := e2.Show(t.Context()); err != nil || info.State() != "CREATE_COMPLETE" {
 		t.Errorf("after a torn tail: %v %v", info, err)
 	}
 	e2.Close()

@@ -255,7 +255,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			for i := range names {
 				servers[fmt.Sprint(nodes[i])] = [2]string{s.name, fmt.Sprint(names[i])}
 			}
-			info, err := e.Show()
+			info, err := e.Show(ctx)
 			if err != nil {
 				return err
 			}

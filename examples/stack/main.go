@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = e.Delete(ctx)
 	case "show":
 		var info *orchestrate.StackInfo
-		info, err = e.Show()
+		info, err = e.Show(ctx)
 		if err == nil {
 			fmt.Fprintf(stderr, "%s %s %s\n", info.Name, info.ID, info.State())
 			for _, r := range info.Resources {
