@@ -50,7 +50,9 @@ func (p *Plan) Summary() map[ChangeAction]int {
 
 // Plan computes the changes that creating (no stack yet; name names it) or
 // updating the stack to in would make. Properties that depend on resources
-// being changed are reported as update.
+// being changed are reported as update. On an existing stack, an Input
+// without a template plans a PATCH update (see Patched); the plan's Input
+// is then the merged one.
 func (e *Embedded) Plan(ctx context.Context, name string, in *Input) (*Plan, error) {
 	e.j.mu.Lock()
 	seq := e.j.seq
@@ -60,6 +62,12 @@ func (e *Embedded) Plan(ctx context.Context, name string, in *Input) (*Plan, err
 	p := &Plan{Action: ActionUpdate, Name: sn, Input: in, seq: seq}
 	if !exists {
 		p.Action, p.Name, sn, sid = ActionCreate, name, name, ""
+	} else {
+		var err error
+		if in, err = e.patched(in); err != nil {
+			return nil, err
+		}
+		p.Input = in
 	}
 	st, err := e.build(in, sn, sid)
 	if err != nil {

@@ -39,6 +39,12 @@
 // type's Schema says DeleteFirst. Stack and resource states and Events use
 // Heat's ACTION_STATUS vocabulary.
 //
+// Update (and Plan on an existing stack) with an Input that names no
+// template is Heat's PATCH update (`openstack stack update --existing`):
+// the deployed template, environments and files are kept, the Input's
+// environments are merged after them, its files added and its parameters
+// merged into the deployed ones (Patched).
+//
 // # Software deployments and signals
 //
 // A SoftwareDeployment puts its derived config in its server's metadata

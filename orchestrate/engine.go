@@ -219,7 +219,9 @@ func (e *Embedded) Create(ctx context.Context, name string, in *Input) error {
 	return e.runNew(ctx, ActionCreate, name, in)
 }
 
-// Update updates the stack to in.
+// Update updates the stack to in. An Input whose Template and
+// TemplateFile are both empty (or a nil Input) is Heat's PATCH update
+// (`openstack stack update --existing`): see Patched.
 func (e *Embedded) Update(ctx context.Context, in *Input) error {
 	if err := e.begin(); err != nil {
 		return err
@@ -228,7 +230,65 @@ func (e *Embedded) Update(ctx context.Context, in *Input) error {
 	if !e.exists() {
 		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
 	}
+	in, err := e.patched(in)
+	if err != nil {
+		return err
+	}
 	return e.runNew(ctx, ActionUpdate, "", in)
+}
+
+// IsPatch reports whether in asks for Heat's PATCH update: no template
+// (Template and TemplateFile both empty), or no Input at all.
+func (in *Input) IsPatch() bool { return in == nil || in.Template == "" && in.TemplateFile == "" }
+
+// Patched returns the Input a PATCH update applies on top of deployed (the
+// stack's current Input): the deployed template, environments and files
+// are kept; patch's Environments are merged after the deployed ones, its
+// Files are added (replacing files of the same name) and its Params are
+// merged into the deployed parameters. An Input that is not a patch is
+// returned as it is.
+func Patched(deployed, patch *Input) *Input {
+	if !patch.IsPatch() || deployed == nil {
+		return patch
+	}
+	out := &Input{TemplateFile: deployed.TemplateFile, Template: deployed.Template,
+		Environments: append([]File{}, deployed.Environments...)}
+	if len(deployed.Files) > 0 || patch != nil && len(patch.Files) > 0 {
+		out.Files = map[string]string{}
+	}
+	for k, v := range deployed.Files {
+		out.Files[k] = v
+	}
+	if len(deployed.Params) > 0 || patch != nil && len(patch.Params) > 0 {
+		out.Params = map[string]string{}
+	}
+	for k, v := range deployed.Params {
+		out.Params[k] = v
+	}
+	if patch != nil {
+		out.Environments = append(out.Environments, patch.Environments...)
+		for k, v := range patch.Files {
+			out.Files[k] = v
+		}
+		for k, v := range patch.Params {
+			out.Params[k] = v
+		}
+	}
+	return out
+}
+
+// patched resolves a PATCH update against the deployed input.
+func (e *Embedded) patched(in *Input) (*Input, error) {
+	if !in.IsPatch() {
+		return in, nil
+	}
+	e.j.mu.Lock()
+	deployed := e.j.st.Input
+	e.j.mu.Unlock()
+	if deployed == nil {
+		return nil, fmt.Errorf("%w: a PATCH update (no template) needs a deployed template", ErrInvalid)
+	}
+	return Patched(deployed, in), nil
 }
 
 // Delete deletes every resource of the stack.
