@@ -14,6 +14,17 @@
 // beside the state) refuses a second engine, naming the holder; a second
 // operation in the same engine gets ErrLocked.
 //
+// # Events
+//
+// Every stack and resource event goes to Options.Events as it happens and
+// to an append-only history file beside the state (STATE.events, written
+// but not fsynced per event, so it survives the process and a reopen).
+// Events lists it with Heat's filters (resource, marker, limit); event IDs
+// are decimal numbers that keep increasing across reopens. The history is
+// bounded like Heat's max_events_per_stack: the newest Options.MaxEvents
+// (default 1000) are kept, and the file is rewritten once it holds twice
+// as many. A new stack in the same state file starts an empty history.
+//
 // # Resources
 //
 // Resources are plug-ins (ResourceType) registered in Types by type name;

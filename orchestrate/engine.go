@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -49,6 +48,10 @@ type Options struct {
 	// SignalURL is the base URL at which SignalHandler is served, handed
 	// out by wait condition handles as {SignalURL}/{token}; "" means none.
 	SignalURL string
+	// MaxEvents bounds the event history kept beside the state file
+	// (Events): the oldest events go first; 0 means DefaultMaxEvents,
+	// a negative value keeps every event.
+	MaxEvents int
 	// DisableRollback leaves a failed create or update FAILED instead of
 	// rolling back to the last good template (Heat's disable_rollback).
 	DisableRollback bool
@@ -73,8 +76,7 @@ type Embedded struct {
 	opMu       sync.Mutex
 	srvMu      sync.Mutex // serialises server metadata changes
 	evMu       sync.Mutex
-	history    []Event // guarded by evMu
-	evSeq      atomic.Uint64
+	events     *eventLog // guarded by evMu
 	resumed    bool
 	resumeErr  error         // set before resumeDone is closed
 	resumeDone chan struct{} // closed when the resumed operation ends
@@ -116,8 +118,18 @@ func Open(ctx context.Context, path string, opts *Options) (*Embedded, error) {
 	}
 	j.hook = e.opts.afterRecord
 	e.j = j
+	maxEvents := e.opts.MaxEvents
+	if maxEvents == 0 {
+		maxEvents = DefaultMaxEvents
+	}
+	if e.events, err = openEventLog(path+".events", maxEvents, e.log); err != nil {
+		j.close()
+		e.releaseLease()
+		return nil, err
+	}
 	if err := e.publishAll(); err != nil {
 		j.close()
+		e.events.close()
 		e.releaseLease()
 		return nil, fmt.Errorf("publish metadata: %w", err)
 	}
@@ -172,6 +184,9 @@ func (e *Embedded) Close() error {
 	}
 	defer e.opMu.Unlock()
 	err := e.j.close()
+	e.evMu.Lock()
+	err = errors.Join(err, e.events.close())
+	e.evMu.Unlock()
 	e.releaseLease()
 	return err
 }
@@ -485,43 +500,18 @@ func (e *Embedded) stackEvent(a Action, s Status, reason string) {
 		PhysicalResourceID: id, ResourceType: "OS::Heat::Stack", Action: a, Status: s, StatusReason: reason})
 }
 
+// emit numbers ev, records it in the history and hands it to
+// Options.Events.
 func (e *Embedded) emit(ev Event) {
-	ev.ID = fmt.Sprintf("%d", e.evSeq.Add(1))
 	if ev.Time.IsZero() {
 		ev.Time = time.Now().UTC()
 	}
 	e.evMu.Lock()
 	defer e.evMu.Unlock()
-	e.history = append(e.history, ev)
+	e.events.append(&ev)
 	if e.opts.Events != nil {
 		e.opts.Events(ev)
 	}
-}
-
-// Events lists the events emitted since Open, oldest first.
-// TODO(#7): keep the history durably beside the state file.
-func (e *Embedded) Events(_ context.Context, q *EventQuery) ([]Event, error) {
-	if q == nil {
-		q = &EventQuery{}
-	}
-	e.evMu.Lock()
-	defer e.evMu.Unlock()
-	var out []Event
-	started := q.After == ""
-	for _, ev := range e.history {
-		if !started {
-			started = ev.ID == q.After
-			continue
-		}
-		if q.Resource != "" && ev.ResourceName != q.Resource {
-			continue
-		}
-		out = append(out, ev)
-		if q.Limit > 0 && len(out) == q.Limit {
-			break
-		}
-	}
-	return out, nil
 }
 
 func (o *op) resEvent(r *resState, a Action, s Status, reason string) {

@@ -231,14 +231,9 @@ func (j *journal) replay(f io.Reader) (int64, error) {
 }
 
 func decodeRecord(line []byte) (*record, error) {
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	sum, body, ok := bytes.Cut(line, []byte(" "))
-	if !ok || len(sum) != 8 {
-		return nil, errors.New("no checksum")
-	}
-	want, err := strconv.ParseUint(string(sum), 16, 32)
-	if err != nil || uint32(want) != crc32.Checksum(body, crcTable) {
-		return nil, errors.New("checksum mismatch")
+	body, err := lineBody(bytes.TrimSuffix(line, []byte("\n")))
+	if err != nil {
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -321,9 +316,29 @@ func encodeRecord(dst []byte, r *record) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
+	return appendLine(dst, body), nil
+}
+
+// appendLine appends body as one checksummed line, "CRC32C(hex) body\n"
+// (the journal's and the event history's format).
+func appendLine(dst, body []byte) []byte {
 	dst = fmt.Appendf(dst, "%08x ", crc32.Checksum(body, crcTable))
 	dst = append(dst, body...)
-	return append(dst, '\n'), nil
+	return append(dst, '\n')
+}
+
+// lineBody checks a line's checksum (without its newline) and returns its
+// body.
+func lineBody(line []byte) ([]byte, error) {
+	sum, body, ok := bytes.Cut(line, []byte(" "))
+	if !ok || len(sum) != 8 {
+		return nil, errors.New("no checksum")
+	}
+	want, err := strconv.ParseUint(string(sum), 16, 32)
+	if err != nil || uint32(want) != crc32.Checksum(body, crcTable) {
+		return nil, errors.New("checksum mismatch")
+	}
+	return body, nil
 }
 
 // append records r durably and applies it to the state.
