@@ -16,9 +16,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/tripleo-go/tripleo/internal/atomicfile"
 )
@@ -50,6 +53,16 @@ type ApplyOptions struct {
 	// durability after a power loss does not matter. The zero value syncs.
 	// Writes stay atomic either way (temporary file and rename).
 	NoSync bool
+	// SyncEachFile makes the writes durable with an fsync of each file
+	// before its rename and of each directory after, instead of the
+	// default: one syncfs(2) of each filesystem written to before the
+	// renames and one after. Both give the same guarantee (a crash leaves
+	// every target either old or new and complete, and a returned Apply
+	// is durable); syncfs costs one journal commit where per-file fsyncs
+	// cost one each (about 10 ms instead of 150-400 ms for 1,000 files on
+	// ext4 here), but it also waits for other processes' unwritten data on
+	// the same filesystem: set SyncEachFile where a busy writer shares it.
+	SyncEachFile bool
 	// Logger receives the original's messages at Info level: "writing
 	// <path>", "deleting <path>", "not creating empty <path>" (and
 	// "unchanged <path>" at Debug level). Nil discards them.
@@ -117,7 +130,8 @@ type DataPreparer interface {
 // Every template is rendered and every .oac parsed, then every output path
 // is checked, before anything is written: an error in any of them leaves
 // the output tree untouched. Files are written atomically (temporary file
-// in the same directory, fsync, rename, directory fsync). Only a rename or
+// in the same directory, made durable, renamed, the rename made durable:
+// see ApplyOptions.SyncEachFile). Only a rename or
 // deletion failing at the very end (which the checks make unlikely) leaves
 // part of the changes done: Apply then returns the Result of those with the
 // error.
@@ -157,7 +171,26 @@ func Apply(ctx context.Context, data any, opts *ApplyOptions) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return commit(ctx, acts, o.NoSync, log)
+	return commit(ctx, acts, syncModeOf(&o), log)
+}
+
+// syncMode is how commit makes its writes durable.
+type syncMode int
+
+const (
+	syncFilesystems syncMode = iota // syncfs before the renames and after
+	syncEachFile                    // fsync each file, then each directory
+	syncNone
+)
+
+func syncModeOf(o *ApplyOptions) syncMode {
+	switch {
+	case o.NoSync:
+		return syncNone
+	case o.SyncEachFile:
+		return syncEachFile
+	}
+	return syncFilesystems
 }
 
 // rendered is one template's output.
@@ -184,28 +217,34 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 	out := make([]rendered, len(tpls))
 	errs := make([]error, len(tpls))
 	exe := make([]bool, len(tpls))
-	for i, t := range tpls {
-		out[i].tpl = t
-		out[i].fi, out[i].statErr = os.Stat(t.Path)
-		exe[i] = out[i].statErr == nil && isExecutable(t.Path, out[i].fi)
-	}
-	next := make(chan int)
+	// Workers take templates in small runs from a shared counter (no
+	// channel hand-off per template, whose wake-ups cost more than a
+	// small template), stat them, and render those that are not
+	// executable; executables run one at a time, in order, below.
+	const run = 16
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(tpls)) {
+	for range min(runtime.GOMAXPROCS(0), (len(tpls)+run-1)/run) {
 		wg.Go(func() {
-			for i := range next {
-				if errs[i] = ctx.Err(); errs[i] == nil {
-					errs[i] = renderOne(&out[i], o.Renderer, rdata)
+			for {
+				start := int(next.Add(run)) - run
+				if start >= len(tpls) {
+					return
+				}
+				for i := start; i < min(start+run, len(tpls)); i++ {
+					r := &out[i]
+					r.tpl = tpls[i]
+					r.fi, r.statErr = os.Stat(r.tpl.Path)
+					if exe[i] = r.statErr == nil && isExecutable(r.tpl.Path, r.fi); exe[i] {
+						continue
+					}
+					if errs[i] = ctx.Err(); errs[i] == nil {
+						errs[i] = renderOne(r, o.Renderer, rdata)
+					}
 				}
 			}
 		})
 	}
-	for i := range tpls {
-		if !exe[i] {
-			next <- i
-		}
-	}
-	close(next)
 	wg.Wait()
 	var stdin []byte // the JSON of data, made on first use
 	for i, t := range tpls {
@@ -424,7 +463,7 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 // commit carries out the actions: it writes every new content to a
 // temporary file first (undoing everything if one fails), then renames them
 // into place and deletes in order, then syncs the directories.
-func commit(ctx context.Context, acts []*action, noSync bool, log *slog.Logger) (*Result, error) {
+func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger) (*Result, error) {
 	var created []string // directories made, parents first
 	rollback := func() {
 		for _, a := range acts {
@@ -449,9 +488,19 @@ func commit(ctx context.Context, acts []*action, noSync bool, log *slog.Logger) 
 			return nil, fmt.Errorf("output %s: %w", a.display, err)
 		}
 	}
-	if err := writeTemps(writes, noSync); err != nil {
+	if err := writeTemps(writes, mode != syncEachFile); err != nil {
 		rollback()
 		return nil, err
+	}
+	if mode == syncFilesystems && len(writes) > 0 {
+		tmpDirs := map[string]bool{}
+		for _, a := range writes {
+			tmpDirs[filepath.Dir(a.path)] = true
+		}
+		if err := syncFilesystemsOf(tmpDirs); err != nil {
+			rollback()
+			return nil, err
+		}
 	}
 
 	if err := ctx.Err(); err != nil {
@@ -507,23 +556,62 @@ func commit(ctx context.Context, acts []*action, noSync bool, log *slog.Logger) 
 		}
 		dirs[filepath.Dir(a.path)] = true
 	}
-	if !noSync {
+	switch mode {
+	case syncEachFile:
 		for _, d := range slices.Sorted(maps.Keys(dirs)) {
 			if err := atomicfile.SyncDir(d); err != nil {
 				return res, fmt.Errorf("sync directory %s: %w", d, err)
+			}
+		}
+	case syncFilesystems:
+		if len(res.Changes) > 0 {
+			if err := syncFilesystemsOf(dirs); err != nil {
+				return res, err
 			}
 		}
 	}
 	return res, nil
 }
 
+// syncFilesystemsOf calls syncfs(2) once for each filesystem holding one
+// of dirs: every file, directory entry and rename on it is then on disk.
+func syncFilesystemsOf(dirs map[string]bool) error {
+	synced := map[uint64]bool{}
+	for _, d := range slices.Sorted(maps.Keys(dirs)) {
+		var st unix.Stat_t
+		if err := unix.Stat(d, &st); err != nil {
+			return fmt.Errorf("sync filesystem of %s: %w", d, &fs.PathError{Op: "stat", Path: d, Err: err})
+		}
+		if synced[st.Dev] {
+			continue
+		}
+		fd, err := retryEINTR(func() (int, error) {
+			return unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		})
+		if err != nil {
+			return fmt.Errorf("sync filesystem of %s: %w", d, &fs.PathError{Op: "open", Path: d, Err: err})
+		}
+		_, err = retryEINTR(func() (int, error) { return 0, unix.Syncfs(fd) })
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("sync filesystem of %s: %w", d, &fs.PathError{Op: "syncfs", Path: d, Err: err})
+		}
+		synced[st.Dev] = true
+	}
+	return nil
+}
+
 // writeTemps writes each action's body to a temporary file next to its
-// target, with its final mode and owner, and fsyncs it (unless noSync).
+// target, with its final mode and owner, and fsyncs it (unless noSync,
+// when the caller syncs otherwise or not at all).
 // The files are created one at a time (concurrent creations in one
 // directory contend for its lock, which costs more CPU than it saves) and
 // fsynced in parallel (the filesystem batches concurrent fsyncs into fewer
 // journal commits), in batches that bound the open descriptors.
 func writeTemps(writes []*action, noSync bool) error {
+	if noSync {
+		return writeTempsByDir(writes)
+	}
 	const batch = 256
 	for start := 0; start < len(writes); start += batch {
 		chunk := writes[start:min(start+batch, len(writes))]
@@ -555,6 +643,61 @@ func writeTemps(writes []*action, noSync bool) error {
 		close(next)
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeTempsByDir writes the temporary files without syncing them, one
+// directory per worker at a time (files in different directories do not
+// contend for a directory lock), as many workers as processors. The error
+// reported is that of the first failing file in writes' order.
+func writeTempsByDir(writes []*action) error {
+	var dirs [][]*action
+	index := map[string]int{}
+	for _, a := range writes {
+		d := filepath.Dir(a.path)
+		i, ok := index[d]
+		if !ok {
+			i = len(dirs)
+			index[d] = i
+			dirs = append(dirs, nil)
+		}
+		dirs[i] = append(dirs[i], a)
+	}
+	errs := make(map[*action]error)
+	var mu sync.Mutex
+	next := make(chan []*action)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(dirs)) {
+		wg.Go(func() {
+			for group := range next {
+				for _, a := range group {
+					fd, name, err := openTemp(filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode)
+					if err == nil {
+						a.tmp = name // from now on, rollback removes it
+						if err = syscall.Close(fd); err != nil {
+							err = &fs.PathError{Op: "close", Path: name, Err: err}
+						}
+					}
+					if err != nil {
+						mu.Lock()
+						errs[a] = fmt.Errorf("output %s: %w", a.display, err)
+						mu.Unlock()
+						break
+					}
+				}
+			}
+		})
+	}
+	for _, group := range dirs {
+		next <- group
+	}
+	close(next)
+	wg.Wait()
+	for _, a := range writes {
+		if err := errs[a]; err != nil {
 			return err
 		}
 	}
@@ -595,6 +738,7 @@ func readFile(path string, size int64) ([]byte, error) {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, cap(buf))
 		}
+		want := cap(buf) - len(buf)
 		n, err := retryEINTR(func() (int, error) { return syscall.Read(fd, buf[len(buf):cap(buf)]) })
 		if err != nil {
 			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
@@ -603,6 +747,11 @@ func readFile(path string, size int64) ([]byte, error) {
 			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
+		if n < want && int64(len(buf)) == size {
+			// A short read that ends at the size stat reported is the
+			// end of a regular file: skip the read that would say so.
+			return buf, nil
+		}
 	}
 }
 

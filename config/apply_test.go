@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -777,5 +778,43 @@ func TestApplyCustomRenderer(t *testing.T) {
 	}
 	if _, err := Apply(t.Context(), nil, opts(fakeRenderer{prepared: &n, prepareErr: plain})); !errors.Is(err, plain) {
 		t.Errorf("prepare error: %v", err)
+	}
+}
+
+// Every durability mode writes the same tree and change set: only when the
+// data reaches the disk differs (which a test cannot observe without
+// cutting the power).
+func TestApplySyncModes(t *testing.T) {
+	modes := map[string]ApplyOptions{
+		"syncfs":    {},
+		"each file": {SyncEachFile: true},
+		"none":      {NoSync: true},
+	}
+	var first []string
+	for _, name := range slices.Sorted(maps.Keys(modes)) {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			tree(t, dir, map[string]string{
+				"t/etc/a.conf": "a={{a}}\n", "t/etc/sub/b": "b", "t/c": "{{#l}}{{.}}{{/l}}",
+				"o/c": "old", "o/etc/a.conf": "a=1\n",
+			})
+			o := modes[name]
+			o.TemplatesDir, o.OutputDir = filepath.Join(dir, "t"), filepath.Join(dir, "o")
+			res, err := Apply(t.Context(), metadata(t, `{"a": 1, "l": [1, 2]}`), &o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, c := range res.Changes {
+				rel, _ := filepath.Rel(o.OutputDir, c.Path)
+				got = append(got, c.Kind.String()+" "+rel)
+			}
+			got = append(got, listTree(t, o.OutputDir)...)
+			if first == nil {
+				first = got
+			} else if !slices.Equal(got, first) {
+				t.Errorf("got\n%q\nwant (as the first mode)\n%q", got, first)
+			}
+		})
 	}
 }

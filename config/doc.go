@@ -186,12 +186,18 @@
 //     as the original's makedirs under the usual umask 022) and are not
 //     chowned;
 //   - otherwise the content goes to a temporary file in the same directory,
-//     which is chowned, then chmodded (so that no bit is lost), then
-//     fsynced; once every temporary file is written (any failure removes
-//     them all and the directories made), they are renamed over their
-//     targets in order, and the directories are fsynced. The original does
-//     not fsync at all; ApplyOptions.NoSync skips the fsyncs for scratch
-//     trees (the writes stay atomic). A crash before the renames can leave
+//     which is chowned, then chmodded (so that no bit is lost); once every
+//     temporary file is written (any failure removes them all and the
+//     directories made), each filesystem written to is synced (syncfs(2):
+//     one journal commit for all the files, where an fsync per file costs
+//     one each), the temporary files are renamed over their targets in
+//     order, and the filesystems are synced again, so a returned Apply is
+//     durable and a crash leaves each target old or new, never partial.
+//     ApplyOptions.SyncEachFile fsyncs each file and directory instead
+//     (for a filesystem shared with a busy writer, whose data syncfs would
+//     wait for). The original does not sync at all; ApplyOptions.NoSync
+//     skips syncing for scratch trees (the writes stay atomic). A crash
+//     before the renames can leave
 //     ".oac-tmp-*" files behind (the original leaves "tmpXXXXXXXX" ones);
 //   - a target that is a symlink (inside the output root) is replaced by a
 //     regular file with the mode and owner of the link's target, which is

@@ -92,7 +92,8 @@
 //   - Nothing is written unless everything can be: a target that is a
 //     directory is found before the first write (the original crashed
 //     midway, leaving temporary files behind).
-//   - Files are fsynced, and a file whose content, mode and owner are
+//   - Writes are made durable (syncfs of the output filesystem before the
+//     renames and after), and a file whose content, mode and owner are
 //     already right is left alone (no "writing" line for it); the original
 //     rewrote every file on every run.
 //   - Executable templates are killed after config.DefaultExecTimeout (one

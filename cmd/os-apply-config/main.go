@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -41,7 +42,12 @@ func run(ctx context.Context, argv []string, stdout, stderr io.Writer, getenv fu
 			logOut = io.MultiWriter(stderr, f)
 		}
 	}
-	logger := slog.New(newLogHandler(logOut))
+	// Lines are buffered (one write per line costs more than rendering a
+	// small template) and flushed when run returns, before the log file
+	// is closed.
+	logBuf := bufio.NewWriterSize(logOut, 64<<10)
+	defer logBuf.Flush()
+	logger := slog.New(newLogHandler(logBuf))
 
 	tdir, warning := templatesDir(getenv, isDir)
 	if warning != "" {
