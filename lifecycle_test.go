@@ -1,0 +1,627 @@
+package tripleo_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tripleo-go/tripleo"
+	_ "github.com/tripleo-go/tripleo/drivers/ipmi"
+	_ "github.com/tripleo-go/tripleo/drivers/redfish"
+	"github.com/tripleo-go/tripleo/drivers/sim"
+	"github.com/tripleo-go/tripleo/image"
+	"github.com/tripleo-go/tripleo/internal/peertest"
+	"github.com/tripleo-go/tripleo/orchestrate"
+	"github.com/tripleo-go/tripleo/provision"
+)
+
+const lcUndercloud = `heat_template_version: queens
+parameters:
+  ImageDigest: {type: string, default: ""}
+  ControlCount: {type: number, default: 1}
+resources:
+  Control:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: {get_param: ControlCount}
+      resource_def:
+        type: OS::Nova::Server
+        properties:
+          name: undercloud-%index%
+          flavor: undercloud
+          image: {get_param: ImageDigest}
+outputs:
+  nodes: {value: {get_attr: [Control, node]}}
+`
+
+const lcOvercloud = `heat_template_version: queens
+parameters:
+  ImageDigest: {type: string, default: ""}
+  ComputeCount: {type: number, default: 2}
+  ComputeRemovalPolicies: {type: json, default: []}
+resources:
+  Compute:
+    type: OS::Heat::ResourceGroup
+    update_policy:
+      rolling_update: {max_batch_size: 1}
+    properties:
+      count: {get_param: ComputeCount}
+      removal_policies: {get_param: ComputeRemovalPolicies}
+      resource_def:
+        type: OS::Nova::Server
+        properties:
+          name: compute-%index%
+          flavor: compute
+          image: {get_param: ImageDigest}
+  Single:
+    type: OS::Nova::Server
+    properties: {name: single, flavor: single}
+outputs:
+  names: {value: {get_attr: [Compute, name]}}
+  nodes: {value: {get_attr: [Compute, node]}}
+`
+
+func lcInput(name, tmpl string, params map[string]string) *orchestrate.Input {
+	return &orchestrate.Input{TemplateFile: name + ".yaml", Template: tmpl, Params: params}
+}
+
+// lcEnv is a simulated datacenter whose machines speak IPMI (even) and
+// Redfish (odd) over loopback, a Cloud over it and the nodes to
+// bootstrap: node-0 is the undercloud's, node-1 the "single" server's,
+// the others computes.
+type lcEnv struct {
+	c      *tripleo.Cloud
+	dc     *sim.Datacenter
+	dir    string
+	nodes  []*provision.Node
+	mu     sync.Mutex
+	events []orchestrate.Event
+}
+
+func (e *lcEnv) eventsOf(stack string) []orchestrate.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []orchestrate.Event
+	for _, ev := range e.events {
+		if ev.StackName == stack {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func lcMachines(t testing.TB, n int) *sim.Datacenter {
+	t.Helper()
+	dc, err := sim.Start(n, &sim.Options{EndpointsOf: func(i int) sim.Endpoints {
+		if i%2 == 0 {
+			return sim.EndpointIPMI
+		}
+		return sim.EndpointRedfish
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	return dc
+}
+
+func lcNodes(dc *sim.Datacenter) []*provision.Node {
+	var nodes []*provision.Node
+	for i, m := range dc.Machines() {
+		profile := "compute"
+		switch i {
+		case 0:
+			profile = "undercloud"
+		case 1:
+			profile = "single"
+		}
+		addr := m.IPMIURL()
+		if addr == "" {
+			addr = m.RedfishURL()
+		}
+		nodes = append(nodes, &provision.Node{Name: fmt.Sprintf("node-%d", i), BMCAddress: addr, Credentials: m.Credentials(),
+			Properties: map[string]string{"capabilities": "profile:" + profile}})
+	}
+	return nodes
+}
+
+func lcCloudOptions(env *lcEnv, dc *sim.Datacenter) *tripleo.Options {
+	return &tripleo.Options{
+		ImageWriter: func(path string) provision.DeployStep { return dc.DeployStep(path) },
+		Provision:   provision.Options{BMC: provision.BMCOptions{PollInterval: 10 * time.Millisecond, MaxPollInterval: 100 * time.Millisecond}},
+		Engine: orchestrate.Options{Events: func(ev orchestrate.Event) {
+			env.mu.Lock()
+			env.events = append(env.events, ev)
+			env.mu.Unlock()
+		}},
+	}
+}
+
+func newLifecycle(t testing.TB, machines int) *lcEnv {
+	t.Helper()
+	env := &lcEnv{dc: lcMachines(t, machines), dir: t.TempDir()}
+	env.nodes = lcNodes(env.dc)
+	c, err := tripleo.Open(t.Context(), env.dir, lcCloudOptions(env, env.dc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	env.c = c
+	return env
+}
+
+// lcImages builds two small images (they differ in /etc/motd) into the
+// Cloud's store, tagged overcloud:v1 and overcloud:v2.
+func lcImages(t testing.TB, c *tripleo.Cloud) (v1, v2 *image.Artifact) {
+	t.Helper()
+	peertest.Look(t, "mkfs.ext4")
+	var out [2]*image.Artifact
+	for i := range out {
+		spec := &image.Spec{Name: "overcloud", SourceDateEpoch: 1700000000,
+			Layout: image.Layout{DiskSize: 56 * image.MiB, ESPSize: 40 * image.MiB}}
+		a, err := c.Images().Build(t.Context(), spec, image.NewTree(
+			image.Entry{Path: "etc/motd", Mode: 0o644, Data: fmt.Appendf(nil, "version %d\n", i+1)}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Images().Tag(fmt.Sprintf("overcloud:v%d", i+1), a.Digest); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = a
+	}
+	return out[0], out[1]
+}
+
+// diskDigest hashes the first size bytes of machine m's disk.
+func diskDigest(t testing.TB, m *sim.Machine, size int64) string {
+	t.Helper()
+	f, err := os.Open(m.DiskPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, size); err != nil {
+		t.Fatal(err)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func rawSize(t testing.TB, a *image.Artifact) int64 {
+	t.Helper()
+	st, err := os.Stat(a.Path(a.Raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+func TestBootstrap(t *testing.T) {
+	ctx := t.Context()
+	env := newLifecycle(t, 4)
+	// node-3 was enrolled by hand before and left manageable.
+	if _, err := env.c.Provisioner().Enroll(ctx, env.nodes[3]); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second run finds everything done
+		got, err := env.c.Bootstrap(ctx, env.nodes, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range got {
+			if n.Name != env.nodes[i].Name || n.ProvisionState != provision.StateAvailable {
+				t.Errorf("nodes[%d] = %s %s, want %s available", i, n.Name, n.ProvisionState, env.nodes[i].Name)
+			}
+			// Redfish BMCs report hardware; IPMI ones cannot.
+			if redfish := i%2 == 1; redfish != (n.Inventory != nil) {
+				t.Errorf("%s (%s): inspected = %v", n.Name, n.BMCAddress, n.Inventory != nil)
+			}
+		}
+	}
+	if _, err := env.c.Bootstrap(ctx, []*provision.Node{env.nodes[0], env.nodes[0]}, nil); err == nil {
+		t.Error("Bootstrap accepted a node given twice")
+	}
+}
+
+// The lifecycle end to end on 5 machines: bootstrap, an undercloud of 1,
+// an overcloud of 2 computes (and a single server) owned by it, an update
+// to a second image one server at a time on the same nodes, a rollback to
+// the first, and the recovery of a compute whose BMC died, from the pool.
+func TestLifecycle(t *testing.T) {
+	ctx := t.Context()
+	env := newLifecycle(t, 5)
+	c := env.c
+	v1, v2 := lcImages(t, c)
+	size := rawSize(t, v1)
+	if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, nil), &tripleo.DeployOptions{Image: "overcloud:v1"}); !errors.Is(err, tripleo.ErrNotDeployed) {
+		t.Fatalf("DeployOvercloud before the undercloud: %v, want ErrNotDeployed", err)
+	}
+	if _, err := c.Bootstrap(ctx, env.nodes, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	uc, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), &tripleo.DeployOptions{Image: "overcloud:v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uc.Stack != "undercloud" || uc.Owner != "" || uc.Image != v1.Digest || uc.Input.Params["ImageDigest"] != v1.Digest {
+		t.Errorf("undercloud record: %+v", uc)
+	}
+	oc, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, nil), &tripleo.DeployOptions{Image: v1.Digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc.Owner != "undercloud" || oc.Image != v1.Digest || len(oc.History) != 1 || oc.Pending != nil {
+		t.Errorf("overcloud record: %+v", oc)
+	}
+	// Deploying the same again changes nothing.
+	if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, nil), &tripleo.DeployOptions{Image: v1.Digest}); err != nil {
+		t.Fatal(err)
+	}
+	placed := lcPlacement(t, c)
+	if len(placed) != 3 {
+		t.Fatalf("overcloud servers on %v, want 2 computes", placed)
+	}
+	for _, n := range []string{"node-0", placed[0], placed[1]} {
+		if got := diskDigest(t, env.dc.MachineFor(mustNode(t, c, n).BMCAddress), size); got != v1.Digest {
+			t.Errorf("%s holds %s, want v1 %s", n, got, v1.Digest)
+		}
+	}
+	checkClaims(t, c, env.dc, 4)
+
+	// Update: one server at a time, each back on its node.
+	mark := len(env.eventsOf("overcloud"))
+	oc, err = c.Update(ctx, "overcloud", &tripleo.UpdateOptions{Image: "overcloud:v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc.Image != v2.Digest || len(oc.History) != 2 {
+		t.Errorf("after update: image %s, history %+v", oc.Image, oc.History)
+	}
+	if got := lcPlacement(t, c); !slices.Equal(got, placed) {
+		t.Errorf("after update servers on %v, want %v", got, placed)
+	}
+	for _, n := range placed[:2] {
+		if got := diskDigest(t, env.dc.MachineFor(mustNode(t, c, n).BMCAddress), size); got != v2.Digest {
+			t.Errorf("%s holds %s, want v2", n, got)
+		}
+	}
+	checkRolling(t, env.eventsOf("overcloud")[mark:], 1)
+	if got := diskDigest(t, env.dc.MachineFor(mustNode(t, c, "node-0").BMCAddress), size); got != v1.Digest {
+		t.Errorf("the undercloud's node was redeployed: %s", got)
+	}
+
+	// Rollback: back to v1, the same way; a second has nothing to go to.
+	mark = len(env.eventsOf("overcloud"))
+	oc, err = c.Rollback(ctx, "overcloud", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc.Image != v1.Digest || len(oc.History) != 3 || oc.History[2].Action != tripleo.ActionRollback {
+		t.Errorf("after rollback: image %s, history %+v", oc.Image, oc.History)
+	}
+	for _, n := range placed[:2] {
+		if got := diskDigest(t, env.dc.MachineFor(mustNode(t, c, n).BMCAddress), size); got != v1.Digest {
+			t.Errorf("%s holds %s after the rollback, want v1", n, got)
+		}
+	}
+	checkRolling(t, env.eventsOf("overcloud")[mark:], 1)
+	if _, err := c.Rollback(ctx, "overcloud", nil); !errors.Is(err, tripleo.ErrNoPreviousImage) {
+		t.Errorf("second rollback: %v, want ErrNoPreviousImage", err)
+	}
+	// The record on disk is the one returned.
+	if d, err := c.Deployment("overcloud"); err != nil || d.Image != v1.Digest || len(d.History) != 3 {
+		t.Errorf("Deployment(overcloud) = %+v, %v", d, err)
+	}
+
+	// Recover: compute-1's BMC dies; its server moves to the spare.
+	dead := placed[1]
+	env.dc.MachineFor(mustNode(t, c, dead).BMCAddress).SetFault(sim.FaultUnreachable, 0)
+	rec, err := c.Recover(ctx, dead, &tripleo.RecoverOptions{Reason: "BMC unreachable"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Stack != "overcloud" || rec.Resource != "Compute/1" || rec.Replacement != "Compute/2" || rec.NewNode != "node-4" {
+		t.Errorf("recovery: %+v", rec)
+	}
+	n := mustNode(t, c, dead)
+	if n.Properties[tripleo.PropMaintenance] != "true" || n.ProvisionState != provision.StateError || n.Properties[tripleo.PropClaim] != "" {
+		t.Errorf("dead node: %s, properties %v", n.ProvisionState, n.Properties)
+	}
+	info, err := mustStack(t, c, "overcloud").Show(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State() != "UPDATE_COMPLETE" {
+		t.Errorf("overcloud after recovery: %s (%s)", info.State(), info.Reason)
+	}
+	out, err := mustStack(t, c, "overcloud").Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(out["names"], out["nodes"]); got != fmt.Sprintf("[compute-0 compute-2] [%s node-4]", placed[0]) {
+		t.Errorf("overcloud outputs after recovery: %s", got)
+	}
+	if got := diskDigest(t, env.dc.Machine(4), size); got != v1.Digest {
+		t.Errorf("the replacement holds %s, want the stack's image v1", got)
+	}
+	d, err := c.Deployment("overcloud")
+	if err != nil || len(d.Recoveries) != 1 || d.Recoveries[0].NewNode != "node-4" || !slices.Equal(d.Removals["Compute"], []string{"1"}) {
+		t.Errorf("record after recovery: %+v, %v", d, err)
+	}
+	// A later update keeps the member removed.
+	if _, err := c.Update(ctx, "overcloud", &tripleo.UpdateOptions{Image: "overcloud:v2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := lcPlacement(t, c); !slices.Equal(got, []string{placed[0], "node-4", placed[2]}) {
+		t.Errorf("after recovery and update, servers on %v", got)
+	}
+}
+
+// lcPlacement returns the overcloud's compute nodes then its single's.
+func lcPlacement(t testing.TB, c *tripleo.Cloud) []string {
+	t.Helper()
+	out, err := mustStack(t, c, "overcloud").Outputs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []string
+	for _, v := range out["nodes"].([]any) {
+		nodes = append(nodes, fmt.Sprint(v))
+	}
+	nl, err := c.Inventory().List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nl {
+		if strings.Contains(n.Properties["capabilities"], "profile:single") && n.Properties[tripleo.PropClaim] != "" {
+			nodes = append(nodes, n.Name)
+		}
+	}
+	return nodes
+}
+
+func mustStack(t testing.TB, c *tripleo.Cloud, name string) *orchestrate.Embedded {
+	t.Helper()
+	e, err := c.Stack(t.Context(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// checkRolling checks from a stack's events that at most batch group
+// members were out of service at once: a member is out from the deletion
+// of its server to the creation of its replacement.
+func checkRolling(t testing.TB, evs []orchestrate.Event, batch int) {
+	t.Helper()
+	out := map[string]bool{}
+	most, replaced := 0, 0
+	for _, ev := range evs {
+		if ev.ResourceType != tripleo.TypeServer || !strings.HasPrefix(ev.ResourceName, "Compute/") {
+			continue
+		}
+		switch {
+		case ev.Action == orchestrate.ActionDelete && ev.Status == orchestrate.StatusInProgress:
+			out[ev.ResourceName] = true
+			replaced++
+		case ev.Action == orchestrate.ActionCreate && ev.Status == orchestrate.StatusComplete:
+			delete(out, ev.ResourceName)
+		}
+		most = max(most, len(out))
+	}
+	if replaced == 0 {
+		t.Errorf("no server was replaced; events: %v", evs)
+	}
+	if most > batch || len(out) != 0 {
+		t.Errorf("%d servers out of service at once (want at most %d), %v still out", most, batch, out)
+	}
+}
+
+func TestRecoverErrors(t *testing.T) {
+	ctx := t.Context()
+	env := newLifecycle(t, 5)
+	c := env.c
+	if _, err := c.Bootstrap(ctx, env.nodes, &tripleo.BootstrapOptions{SkipInspect: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	oc, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, map[string]string{"ComputeCount": "1"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc.ImageParam != "" || len(oc.History) != 0 {
+		t.Errorf("a stack deployed without an image: %+v", oc)
+	}
+	if _, err := c.Rollback(ctx, "overcloud", nil); !errors.Is(err, tripleo.ErrNoPreviousImage) {
+		t.Errorf("rollback without images: %v, want ErrNoPreviousImage", err)
+	}
+	// The single server is no group member: it stays where it is.
+	_, err = c.Recover(ctx, "node-1", nil)
+	if !errors.Is(err, tripleo.ErrNotRecoverable) {
+		t.Fatalf("Recover of a server outside a group: %v, want ErrNotRecoverable", err)
+	}
+	if n := mustNode(t, c, "node-1"); n.Properties[tripleo.PropMaintenance] != "" || n.ProvisionState != provision.StateActive {
+		t.Errorf("an unrecoverable node was changed: %s %v", n.ProvisionState, n.Properties)
+	}
+	// A spare reported dead leaves the pool and is never claimed.
+	rec, err := c.Recover(ctx, "node-4", nil)
+	if err != nil || rec.Resource != "" {
+		t.Fatalf("Recover of a spare: %+v, %v", rec, err)
+	}
+	if n := mustNode(t, c, "node-4"); n.ProvisionState != provision.StateManageable || n.Properties[tripleo.PropMaintenance] != "true" {
+		t.Errorf("dead spare: %s %v", n.ProvisionState, n.Properties)
+	}
+	if _, err := c.Update(ctx, "overcloud", &tripleo.UpdateOptions{Params: map[string]string{"ComputeCount": "3"}}); err == nil {
+		t.Error("an update needing the dead spare succeeded")
+	}
+	if _, err := c.Update(ctx, "nope", nil); !errors.Is(err, tripleo.ErrNotDeployed) {
+		t.Errorf("update of an unknown stack: %v, want ErrNotDeployed", err)
+	}
+	if _, err := c.Recover(ctx, "node-9", nil); !errors.Is(err, provision.ErrNotFound) {
+		t.Errorf("recover of an unknown node: %v, want provision.ErrNotFound", err)
+	}
+	if _, err := c.DeployOvercloud(ctx, lcInput("undercloud", lcUndercloud, nil), &tripleo.DeployOptions{Stack: "undercloud"}); err == nil {
+		t.Error("the undercloud was redeployed as its own tenant")
+	}
+}
+
+// The image history is written atomically under the Cloud's directory and
+// read back by a Cloud reopened on it.
+func TestDeploymentRecordSurvivesReopen(t *testing.T) {
+	ctx := t.Context()
+	env := newLifecycle(t, 2)
+	if _, err := env.c.Bootstrap(ctx, env.nodes[:1], &tripleo.BootstrapOptions{SkipInspect: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tripleo.Open(ctx, env.dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ds, err := c.Deployments()
+	if err != nil || len(ds) != 1 || ds[0].Stack != "undercloud" || ds[0].StackID == "" || ds[0].Input == nil {
+		t.Fatalf("Deployments = %+v, %v", ds, err)
+	}
+	ents, err := os.ReadDir(filepath.Join(env.dir, "lifecycle"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() != "undercloud.json" {
+			t.Errorf("stray file %s beside the record", e.Name())
+		}
+	}
+}
+
+// TestLifecycleCrashHelper is the child process of TestDeployOvercloudCrash:
+// it deploys the overcloud and exits abruptly when the Nth node reaches
+// the state named by TRIPLEO_LC_CRASH_ON ("deploying:1", "active:2").
+func TestLifecycleCrashHelper(t *testing.T) {
+	dir := os.Getenv("TRIPLEO_LC_CRASH_DIR")
+	if dir == "" {
+		t.Skip("only runs as TestDeployOvercloudCrash's child process")
+	}
+	state, nth, _ := strings.Cut(os.Getenv("TRIPLEO_LC_CRASH_ON"), ":")
+	var mu sync.Mutex
+	seen := 0
+	c, err := tripleo.Open(t.Context(), dir, &tripleo.Options{Provision: provision.Options{
+		OnTransition: func(node string, tr provision.Transition) {
+			mu.Lock()
+			defer mu.Unlock()
+			if tr.To.String() == state && tr.From != provision.StateWaitCallback {
+				if seen++; fmt.Sprint(seen) == nth {
+					os.Exit(crashExit)
+				}
+			}
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.DeployOvercloud(t.Context(), lcInput("overcloud", lcOvercloud, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The process running DeployOvercloud is killed in the middle; a Cloud
+// reopened on the same directory finishes the deployment when
+// DeployOvercloud is called again, with no node claimed twice, the
+// undercloud's node untouched and the spare never deployed. The BMCs (IPMI
+// over loopback) live in this process and are driven by both.
+func TestDeployOvercloudCrash(t *testing.T) {
+	for _, on := range []string{"deploying:2", "active:1"} {
+		t.Run(on, func(t *testing.T) {
+			ctx := t.Context()
+			dc, err := sim.Start(5, &sim.Options{DiskSize: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dc.Close()
+			nodes := lcNodes(dc)
+			dir := t.TempDir()
+			c, err := tripleo.Open(ctx, dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Bootstrap(ctx, nodes, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLifecycleCrashHelper$")
+			cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "TRIPLEO_LC_CRASH_DIR="+dir, "TRIPLEO_LC_CRASH_ON="+on)
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != crashExit {
+				t.Fatalf("child did not crash at %s: %v\n%s", on, err, out)
+			}
+
+			c, err = tripleo.Open(ctx, dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if d, err := c.Deployment("overcloud"); err != nil || d.Pending == nil || d.Owner != "undercloud" {
+				t.Fatalf("record after the crash: %+v, %v", d, err)
+			}
+			d, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, nil), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Pending != nil || d.Input == nil || d.StackID == "" {
+				t.Errorf("record after the redeploy: %+v", d)
+			}
+			info, err := mustStack(t, c, "overcloud").Show(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Status != orchestrate.StatusComplete {
+				t.Fatalf("overcloud: %s (%s)", info.State(), info.Reason)
+			}
+			claims := checkClaims(t, c, dc, 4)
+			if got := mustNode(t, c, "node-0").Properties[tripleo.PropClaim]; !strings.Contains(got, "/Control/0/") {
+				t.Errorf("node-0 claimed by %q, want the undercloud's server", got)
+			}
+			for k, n := range claims {
+				if n == "node-4" {
+					t.Errorf("the spare was claimed by %s", k)
+				}
+			}
+			for _, call := range dc.Machine(4).Calls() {
+				if strings.HasPrefix(call, "boot pxe") {
+					t.Errorf("the spare was deployed (%v)", dc.Machine(4).Calls())
+					break
+				}
+			}
+		})
+	}
+}
