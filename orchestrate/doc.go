@@ -50,6 +50,13 @@
 // type's Schema says DeleteFirst. Stack and resource states and Events use
 // Heat's ACTION_STATUS vocabulary.
 //
+// Embedded is a StackActioner: CheckStack runs Heat's CHECK action (each
+// resource's plug-in Check, dependencies first, CHECK_COMPLETE or
+// CHECK_FAILED per resource and for the stack), and CancelUpdate cancels
+// an update running in the same engine and rolls it back (Heat's
+// cancel_update: "Operation cancelled", then ROLLBACK_COMPLETE), or
+// returns ErrNoUpdate.
+//
 // Update (and Plan on an existing stack) with an Input that names no
 // template is Heat's PATCH update (`openstack stack update --existing`):
 // the deployed template, environments and files are kept, the Input's

@@ -77,6 +77,8 @@ type Embedded struct {
 	srvMu      sync.Mutex // serialises server metadata changes
 	evMu       sync.Mutex
 	events     *eventLog // guarded by evMu
+	runMu      sync.Mutex
+	update     *running // the update CancelUpdate cancels; guarded by runMu
 	resumed    bool
 	resumeErr  error         // set before resumeDone is closed
 	resumeDone chan struct{} // closed when the resumed operation ends
@@ -411,10 +413,20 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 	e.j.mu.Lock()
 	name, id := e.j.st.Name, e.j.st.ID
 	e.j.mu.Unlock()
+	cancelled := func() bool { return false }
+	if action == ActionUpdate {
+		var done func()
+		ctx, done = e.cancellable(ctx)
+		defer done()
+		uctx := ctx
+		cancelled = func() bool { return errors.Is(context.Cause(uctx), errCancelled) }
+	}
 	o := &op{e: e, action: action, desired: map[string]bool{}}
 	e.stackEvent(action, StatusInProgress, fmt.Sprintf("Stack %s started", action))
 	var errs []error
-	if action == ActionDelete || action == ActionRollback && in == nil {
+	if action == ActionCheck {
+		errs = o.checkAll(ctx)
+	} else if action == ActionDelete || action == ActionRollback && in == nil {
 		errs = o.deleteAll(ctx, nil, true)
 	} else {
 		st, berr := e.build(in, name, id)
@@ -437,6 +449,9 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 		}
 		sort.Strings(msgs)
 		reason = o.mask(strings.Join(msgs, "; "))
+		if cancelled() {
+			reason = errCancelled.Error()
+		}
 	}
 	e.j.mu.Lock()
 	good := e.j.st.Good
@@ -449,7 +464,7 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 		return nil
 	}
 	failed := fmt.Errorf("%w: %s %s: %s", ErrFailed, name, action, reason)
-	if e.opts.DisableRollback || callerCtx.Err() != nil || (action != ActionCreate && action != ActionUpdate) {
+	if e.opts.DisableRollback && !cancelled() || callerCtx.Err() != nil || (action != ActionCreate && action != ActionUpdate) {
 		return failed
 	}
 	// Roll back to the last good template (none after a failed create:

@@ -143,9 +143,9 @@ func (st *stackState) apply(r *record) {
 		}
 	case "end":
 		st.Status, st.Reason = r.Status, r.Reason
-		if st.Op != nil {
+		if st.Op != nil && st.Op.Action != ActionCheck {
 			// The stack's template is the one last applied, even when the
-			// operation failed (as in Heat).
+			// operation failed (as in Heat); a check changes none.
 			switch {
 			case st.Op.Action == ActionDelete && r.Status == StatusComplete:
 				st.Input = nil
