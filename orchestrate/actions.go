@@ -38,13 +38,10 @@ type running struct {
 // COMPLETE. A check changes neither the template nor the last good one;
 // an interrupted check resumes on Open like any operation.
 func (e *Embedded) CheckStack(ctx context.Context) error {
-	if err := e.begin(); err != nil {
+	if err := e.beginExisting(); err != nil {
 		return err
 	}
 	defer e.opMu.Unlock()
-	if !e.exists() {
-		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
-	}
 	e.j.mu.Lock()
 	in := e.j.st.Input
 	e.j.mu.Unlock()

@@ -240,13 +240,10 @@ func (e *Embedded) Create(ctx context.Context, name string, in *Input) error {
 // TemplateFile are both empty (or a nil Input) is Heat's PATCH update
 // (`openstack stack update --existing`): see Patched.
 func (e *Embedded) Update(ctx context.Context, in *Input) error {
-	if err := e.begin(); err != nil {
+	if err := e.beginExisting(); err != nil {
 		return err
 	}
 	defer e.opMu.Unlock()
-	if !e.exists() {
-		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
-	}
 	in, err := e.patched(in)
 	if err != nil {
 		return err
@@ -310,14 +307,24 @@ func (e *Embedded) patched(in *Input) (*Input, error) {
 
 // Delete deletes every resource of the stack.
 func (e *Embedded) Delete(ctx context.Context) error {
-	if err := e.begin(); err != nil {
+	if err := e.beginExisting(); err != nil {
 		return err
 	}
 	defer e.opMu.Unlock()
+	return e.runNew(ctx, ActionDelete, "", nil)
+}
+
+// beginExisting starts an operation on the existing stack: ErrLocked
+// while another runs, ErrNotFound when there is no stack.
+func (e *Embedded) beginExisting() error {
+	if err := e.begin(); err != nil {
+		return err
+	}
 	if !e.exists() {
+		e.opMu.Unlock()
 		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
 	}
-	return e.runNew(ctx, ActionDelete, "", nil)
+	return nil
 }
 
 func (e *Embedded) exists() bool {
@@ -482,13 +489,10 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 // Rollback returns the stack to the last template and environment that
 // completed (deleting everything if none did).
 func (e *Embedded) Rollback(ctx context.Context) error {
-	if err := e.begin(); err != nil {
+	if err := e.beginExisting(); err != nil {
 		return err
 	}
 	defer e.opMu.Unlock()
-	if !e.exists() {
-		return fmt.Errorf("%w: no stack in %s", ErrNotFound, e.path)
-	}
 	e.j.mu.Lock()
 	good := e.j.st.Good
 	e.j.mu.Unlock()
