@@ -74,28 +74,15 @@ func (e *Embedded) Plan(ctx context.Context, name string, in *Input) (*Plan, err
 		return nil, err
 	}
 	o := &op{e: e, stack: st, desired: map[string]bool{}}
-	wanted := map[string]bool{}
-	for _, d := range st.Resources {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		wanted[d.Name] = true
-		c := Change{Resource: d.Name, Type: d.Type}
-		typName, err := st.Env.Registry.Resolve(d.Name, d.Type)
-		if err != nil {
-			return nil, err
-		}
-		c.Type = typName
-		c.Action = o.planOne(d, typName)
-		p.Changes = append(p.Changes, c)
-		if typName == TypeResourceGroup {
-			p.Changes = append(p.Changes, o.planGroup(d, wanted)...)
-		}
+	pl := &planner{o: o, wanted: map[string]bool{}, expanded: map[string]bool{"": true}}
+	if err := pl.stack(ctx, o.top()); err != nil {
+		return nil, err
 	}
+	p.Changes = pl.changes
 	if exists {
 		e.j.mu.Lock()
 		for id, r := range e.j.st.Resources {
-			if !wanted[id] && !r.Retired && r.Parent == "" {
+			if !pl.wanted[id] && !r.Retired && pl.expanded[r.Parent] {
 				p.Changes = append(p.Changes, Change{Resource: id, Type: r.Type, Action: ChangeDelete})
 			}
 		}
@@ -105,24 +92,69 @@ func (e *Embedded) Plan(ctx context.Context, name string, in *Input) (*Plan, err
 	return p, nil
 }
 
-func (o *op) planOne(d *hot.Definition, typName string) ChangeAction {
-	cur := o.current(d.Name)
+// planner lists the changes of a plan, descending into groups and
+// template resources (nested stacks) as the walk would.
+type planner struct {
+	o       *op
+	changes []Change
+	wanted  map[string]bool // resource ids the template wants
+	// expanded holds the parents whose members were planned one by one
+	// ("" for the top level): their other members are deleted.
+	expanded map[string]bool
+}
+
+// stack plans the resources of the (nested) stack of sc.
+func (pl *planner) stack(ctx context.Context, sc *scope) error {
+	for _, d := range sc.stack.Resources {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		typName, err := sc.stack.Env.Registry.Resolve(d.Name, d.Type)
+		if err != nil {
+			return err
+		}
+		props, perr := pl.o.resolveIn(sc, d.Properties)
+		md, merr := pl.o.resolveIn(sc, d.Metadata)
+		pm, _ := props.(map[string]any)
+		if err := pl.one(ctx, sc, sc.prefix+d.Name, typName, pm, md, perr == nil && merr == nil, d.UpdatePolicy, d.DeletionPolicy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// one plans resource id of type typName; resolved is false when its
+// properties or metadata depend on resources that change.
+func (pl *planner) one(ctx context.Context, sc *scope, id, typName string, props map[string]any, md any, resolved bool,
+	updatePolicy map[string]any, deletionPolicy string) error {
+	pl.wanted[id] = true
+	action := pl.o.planOne(id, typName, props, md, resolved)
+	pl.changes = append(pl.changes, Change{Resource: id, Type: typName, Action: action})
+	if !resolved {
+		return nil
+	}
+	switch {
+	case typName == TypeResourceGroup:
+		return pl.group(ctx, sc, id, props)
+	case hot.IsTemplatePath(typName):
+		return pl.nested(ctx, sc, id, typName, props, md, updatePolicy, deletionPolicy)
+	}
+	return nil
+}
+
+func (o *op) planOne(id, typName string, props map[string]any, md any, resolved bool) ChangeAction {
+	cur := o.current(id)
 	if cur == nil {
 		return ChangeCreate
 	}
 	if cur.Type != typName || cur.Status == StatusFailed {
 		return ChangeReplace
 	}
-	props, err := o.resolve(d.Properties)
-	if err != nil {
-		return ChangeUpdate
-	}
-	md, err := o.resolve(d.Metadata)
-	if err != nil {
+	if !resolved {
 		return ChangeUpdate
 	}
 	if hot.IsTemplatePath(typName) {
-		// The nested resources are not planned one by one yet.
+		// The nested resources are planned one by one after this line.
 		if cur.Status == StatusComplete && hot.Equal(cur.Properties, props) && hot.Equal(cur.Metadata, md) {
 			return ChangeNoop
 		}
@@ -132,7 +164,10 @@ func (o *op) planOne(d *hot.Definition, typName string) ChangeAction {
 	if err != nil {
 		return ChangeReplace
 	}
-	pm, err := rt.Schema().Validate(props.(map[string]any))
+	if props == nil {
+		props = map[string]any{}
+	}
+	pm, err := rt.Schema().Validate(props)
 	if err != nil {
 		return ChangeUpdate
 	}
@@ -148,48 +183,64 @@ func (o *op) planOne(d *hot.Definition, typName string) ChangeAction {
 	return ChangeUpdate
 }
 
-// planGroup lists member creations and deletions when the count is known.
-func (o *op) planGroup(d *hot.Definition, wanted map[string]bool) []Change {
-	props, err := o.resolve(d.Properties)
-	if err != nil {
-		return nil
-	}
-	pm, err := groupType{}.Schema().Validate(props.(map[string]any))
+// group plans the members of a ResourceGroup: the ones the count wants
+// (skipping removed names) one by one; the others are deleted.
+func (pl *planner) group(ctx context.Context, sc *scope, id string, props map[string]any) error {
+	pm, err := groupType{}.Schema().Validate(props)
 	if err != nil {
 		return nil
 	}
 	count := int(pm["count"].(int64))
-	cur := o.current(d.Name)
-	skip := map[string]bool{}
-	if cur != nil {
-		if l, ok := cur.State.Data["skip"].([]any); ok {
-			for _, n := range l {
-				skip[fmt.Sprint(n)] = true
-			}
+	indexVar, _ := pm["index_var"].(string)
+	def, _ := pm["resource_def"].(map[string]any)
+	mtype, _ := def["type"].(string)
+	names, _ := pl.o.groupNames(id, pl.o.current(id), pm, count)
+	pl.expanded[id] = true
+	for _, name := range names {
+		typName, err := sc.stack.Env.Registry.Resolve(name, mtype)
+		if err != nil {
+			return err
+		}
+		mprops, _ := replaceIndex(def["properties"], indexVar, name).(map[string]any)
+		md := replaceIndex(def["metadata"], indexVar, name)
+		if err := pl.one(ctx, sc, id+"/"+name, typName, mprops, md, true, nil, "Delete"); err != nil {
+			return err
 		}
 	}
-	var out []Change
-	n := 0
-	for i := 0; n < count; i++ {
-		name := fmt.Sprint(i)
-		if skip[name] {
-			continue
-		}
-		n++
-		id := d.Name + "/" + name
-		wanted[id] = true
-		if o.current(id) == nil {
-			def, _ := pm["resource_def"].(map[string]any)
-			t, _ := def["type"].(string)
-			out = append(out, Change{Resource: id, Type: t, Action: ChangeCreate})
+	return nil
+}
+
+// nested plans the resources of a template resource's nested stack.
+func (pl *planner) nested(ctx context.Context, sc *scope, id, path string, props map[string]any, md any,
+	updatePolicy map[string]any, deletionPolicy string) error {
+	o := pl.o
+	tmpl, err := o.nestedTemplate(path)
+	if err != nil {
+		return err
+	}
+	params := map[string]any{}
+	for k, v := range props {
+		if v != nil {
+			params[k] = v
 		}
 	}
-	for _, m := range o.members(d.Name) {
-		if !wanted[m.Name] {
-			out = append(out, Change{Resource: m.Name, Type: m.Type, Action: ChangeDelete})
-		}
+	stackID := ""
+	if cur := o.current(id); cur != nil {
+		stackID = cur.State.PhysicalID
 	}
-	return out
+	facade := map[string]any{"metadata": md, "deletion_policy": deletionPolicy, "update_policy": updatePolicy}
+	nested, err := hot.Instantiate(tmpl, hot.Options{
+		StackName: o.stack.Params[hot.PseudoStackName].(string) + "-" + strings.ReplaceAll(id, "/", "-"),
+		StackID:   stackID, ProjectID: o.stack.Params[hot.PseudoProjectID].(string),
+		Env: &hot.Environment{Parameters: params, ParameterDefaults: o.stack.Env.ParameterDefaults,
+			Registry: o.stack.Env.Registry},
+		Files: o.stack.Files(), Loader: o.e.opts.Loader, Facade: facade,
+	})
+	if err != nil {
+		return fmt.Errorf("resources.%s: nested stack %s: %w", id, path, err)
+	}
+	pl.expanded[id] = true
+	return pl.stack(ctx, &scope{o: o, stack: nested, prefix: id + "/", facade: facade})
 }
 
 // Apply runs a plan. It fails with ErrStalePlan when the stack changed

@@ -503,41 +503,8 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 			return nil, fmt.Errorf("%w: resource_def: unknown key %q", ErrInvalid, k)
 		}
 	}
-	skip := map[string]bool{}
-	var skipList []string
-	addSkip := func(n string) {
-		if !skip[n] {
-			skip[n] = true
-			skipList = append(skipList, n)
-		}
-	}
-	if cur != nil && props["removal_policies_mode"] != "update" {
-		if l, ok := cur.State.Data["skip"].([]any); ok {
-			for _, n := range l {
-				addSkip(fmt.Sprint(n))
-			}
-		}
-	}
 	members := o.members(s.id)
-	for _, p := range props["removal_policies"].([]any) {
-		pm, _ := p.(map[string]any)
-		l, _ := pm["resource_list"].([]any)
-		for _, x := range l {
-			name := fmt.Sprint(x)
-			for _, m := range members {
-				if fmt.Sprint(refID(m)) == name {
-					name = strings.TrimPrefix(m.Name, s.id+"/")
-				}
-			}
-			addSkip(name)
-		}
-	}
-	var names []string
-	for i := 0; len(names) < count; i++ {
-		if n := strconv.Itoa(i); !skip[n] {
-			names = append(names, n)
-		}
-	}
+	names, skipList := o.groupNames(s.id, cur, props, count)
 	sl := make([]any, len(skipList))
 	for i, n := range skipList {
 		sl[i] = n
@@ -609,6 +576,46 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 	}
 	children = append(children, chainBatches(s.id, batches, pause)...)
 	return p.expand(ctx, t, children)
+}
+
+// groupNames returns the member names of group id that count wants
+// (skipping removed ones; removal_policies name members by name or
+// reference) and the skip list to keep.
+func (o *op) groupNames(id string, cur *resState, props map[string]any, count int) (names, skipList []string) {
+	skip := map[string]bool{}
+	addSkip := func(n string) {
+		if !skip[n] {
+			skip[n] = true
+			skipList = append(skipList, n)
+		}
+	}
+	if cur != nil && props["removal_policies_mode"] != "update" {
+		if l, ok := cur.State.Data["skip"].([]any); ok {
+			for _, n := range l {
+				addSkip(fmt.Sprint(n))
+			}
+		}
+	}
+	members := o.members(id)
+	for _, p := range props["removal_policies"].([]any) {
+		pm, _ := p.(map[string]any)
+		l, _ := pm["resource_list"].([]any)
+		for _, x := range l {
+			name := fmt.Sprint(x)
+			for _, m := range members {
+				if fmt.Sprint(refID(m)) == name {
+					name = strings.TrimPrefix(m.Name, id+"/")
+				}
+			}
+			addSkip(name)
+		}
+	}
+	for i := 0; len(names) < count; i++ {
+		if n := strconv.Itoa(i); !skip[n] {
+			names = append(names, n)
+		}
+	}
+	return names, skipList
 }
 
 // chainBatches makes each batch wait for the previous one (and the pause

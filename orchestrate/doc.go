@@ -41,7 +41,12 @@
 // # Operations
 //
 // Plan shows create, update, replace, delete or no-op per resource and
-// Apply refuses a plan whose state has changed. The walk starts each
+// Apply refuses a plan whose state has changed. Like Heat's preview-update
+// with show_nested, it descends into template resources (nested stacks)
+// and group members: each keeps its own line and the nested resources
+// follow under their flat names ("role/server", "group/0/server"); a
+// resource whose properties depend on resources that change is listed as
+// update, without its nested resources. The walk starts each
 // resource as soon as its dependencies complete, with bounded parallelism
 // and no polling; after a failure it finishes what is in flight and starts
 // nothing new, then (unless Options.DisableRollback) rolls back to the last
