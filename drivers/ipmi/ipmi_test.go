@@ -4,14 +4,16 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/tripleo-go/tripleo/drivers/ipmi"
+	"github.com/tripleo-go/tripleo/drivers/ipmi"
 	"github.com/tripleo-go/tripleo/drivers/sim"
+	"github.com/tripleo-go/tripleo/internal/ipmisimtest"
 	"github.com/tripleo-go/tripleo/provision"
 	"github.com/tripleo-go/tripleo/provision/powertest"
 )
@@ -46,22 +48,22 @@ func itoa(n int) string { return strconv.Itoa(n) }
 var quick = provision.BMCOptions{PollInterval: 20 * time.Millisecond, MaxPollInterval: 200 * time.Millisecond, PowerTimeout: 20 * time.Second}
 
 func TestConformanceIPMISimLanplus(t *testing.T) {
-	s := startIPMISim(t)
+	s := ipmisimtest.Start(t, nil)
 	powertest.RunConformanceTests(t, powertest.Config{
-		Open:                       opener(patient(s.url("ipmi"))),
+		Open:                       opener(patient(s.URL("ipmi"))),
 		OpenUnreachable:            opener(nowhere(t, "ipmi")),
-		Credentials:                provision.NewCredentials(simUser, simPassword),
+		Credentials:                provision.NewCredentials(ipmisimtest.DefaultUser, ipmisimtest.DefaultPassword),
 		BMC:                        quick,
 		BootPersistenceNotReported: true,
 	})
 }
 
 func TestConformanceIPMISimLan(t *testing.T) {
-	s := startIPMISim(t)
+	s := ipmisimtest.Start(t, nil)
 	powertest.RunConformanceTests(t, powertest.Config{
-		Open:                       opener(s.url("ipmi+lan")),
+		Open:                       opener(s.URL("ipmi+lan")),
 		OpenUnreachable:            opener(nowhere(t, "ipmi+lan")),
-		Credentials:                provision.NewCredentials(simUser, simPassword),
+		Credentials:                provision.NewCredentials(ipmisimtest.DefaultUser, ipmisimtest.DefaultPassword),
 		BMC:                        quick,
 		BootPersistenceNotReported: true,
 	})
@@ -89,11 +91,11 @@ func TestConformanceSimulatedBMC(t *testing.T) {
 // TestIPMISimCallLog checks what reached ipmi_sim's chassis hook.
 func TestIPMISimCallLog(t *testing.T) {
 	ctx := t.Context()
-	s := startIPMISim(t)
+	s := ipmisimtest.Start(t, nil)
 	for _, scheme := range []string{"ipmi", "ipmi+lan"} {
-		s.setPower(false)
-		s.resetCalls()
-		b, err := provision.OpenBMC(ctx, patient(s.url(scheme)), provision.NewCredentials(simUser, simPassword), &quick)
+		s.SetPower(false)
+		s.ResetCalls()
+		b, err := provision.OpenBMC(ctx, patient(s.URL(scheme)), provision.NewCredentials(ipmisimtest.DefaultUser, ipmisimtest.DefaultPassword), &quick)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,17 +114,17 @@ func TestIPMISimCallLog(t *testing.T) {
 		// on (once: the second is idempotent), cycle = off then on by
 		// ipmi_sim itself, off; disk reaches the hook as "default".
 		want := []string{"set power 1", "set power 0", "set power 1", "set power 0", "set boot pxe", "set boot default"}
-		if got := s.calls(); !slices.Equal(got, want) {
+		if got := s.Calls(); !slices.Equal(got, want) {
 			t.Errorf("%s: chassis hook calls %q\nwant %q", scheme, got, want)
 		}
 	}
 }
 
 func TestWrongPasswordIPMISim(t *testing.T) {
-	s := startIPMISim(t)
+	s := ipmisimtest.Start(t, nil)
 	for _, scheme := range []string{"ipmi", "ipmi+lan"} {
-		s.resetCalls()
-		b, err := provision.OpenBMC(t.Context(), s.url(scheme), provision.NewCredentials(simUser, "not-it-42"), &quick)
+		s.ResetCalls()
+		b, err := provision.OpenBMC(t.Context(), s.URL(scheme), provision.NewCredentials(ipmisimtest.DefaultUser, "not-it-42"), &quick)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +133,7 @@ func TestWrongPasswordIPMISim(t *testing.T) {
 		if !errors.Is(err, provision.ErrAuth) || strings.Contains(err.Error(), "not-it-42") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: wrong password: %v", scheme, err)
 		}
-		if calls := s.calls(); len(calls) != 0 {
+		if calls := s.Calls(); len(calls) != 0 {
 			t.Errorf("%s: wrong password reached the chassis: %v", scheme, calls)
 		}
 	}
@@ -142,14 +144,14 @@ func TestWrongPasswordIPMISim(t *testing.T) {
 // (without hanging) and recovers with a new session.
 func TestBMCKilledMidOperation(t *testing.T) {
 	ctx := t.Context()
-	s := startIPMISim(t)
+	s := ipmisimtest.Start(t, nil)
 	for _, scheme := range []string{"ipmi", "ipmi+lan"} {
-		s.setPower(false)
-		u := s.url(scheme)
+		s.SetPower(false)
+		u := s.URL(scheme)
 		if scheme == "ipmi" {
 			u += "?timeout=300ms&retries=1"
 		}
-		b, err := provision.OpenBMC(ctx, u, provision.NewCredentials(simUser, simPassword),
+		b, err := provision.OpenBMC(ctx, u, provision.NewCredentials(ipmisimtest.DefaultUser, ipmisimtest.DefaultPassword),
 			&provision.BMCOptions{Retries: -1, CommandTimeout: 3 * time.Second, PollInterval: 20 * time.Millisecond, PowerTimeout: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
@@ -157,20 +159,20 @@ func TestBMCKilledMidOperation(t *testing.T) {
 		if _, err := b.PowerState(ctx); err != nil {
 			t.Fatalf("%s: %v", scheme, err)
 		}
-		s.writeFile("slow", "3")
-		s.resetCalls()
+		s.WriteFile("slow", "3")
+		s.ResetCalls()
 		done := make(chan error, 1)
 		go func() { _, err := b.Power(ctx, provision.PowerActionOn); done <- err }()
-		for !slices.Contains(s.calls(), "set power 1") {
+		for !slices.Contains(s.Calls(), "set power 1") {
 			time.Sleep(20 * time.Millisecond)
 		}
-		s.kill()
+		s.Kill()
 		err = <-done
 		if !errors.Is(err, provision.ErrUnreachable) {
 			t.Errorf("%s: power on with the BMC killed: %v, want ErrUnreachable", scheme, err)
 		}
-		s.removeFile("slow")
-		s.start()
+		s.RemoveFile("slow")
+		s.Start()
 		st, err := b.Power(ctx, provision.PowerActionOn)
 		if err != nil || st != provision.PowerOn {
 			t.Errorf("%s: after the BMC came back: %v, %v", scheme, st, err)
@@ -187,5 +189,31 @@ func TestUnknownQueryParameter(t *testing.T) {
 	_, _, err = provision.OpenDriver(t.Context(), "ipmi+lan://127.0.0.1?cipher=3", provision.Credentials{}, nil)
 	if !errors.Is(err, provision.ErrInvalidAddress) {
 		t.Errorf("cipher on ipmi+lan: %v", err)
+	}
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// The ipmi+lan driver probes a BMC with an RMCP/ASF presence ping first:
+// ipmi_sim answers it, a port with nothing behind it does not.
+func TestASFPing(t *testing.T) {
+	s := ipmisimtest.Start(t, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	if !ipmi.AsfPingForTest(ctx, s.Addr()) {
+		t.Error("no pong from ipmi_sim")
+	}
+	short, cancel2 := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel2()
+	if ipmi.AsfPingForTest(short, "127.0.0.1:"+itoa(freeUDPPort(t))) {
+		t.Error("a pong from nowhere")
 	}
 }

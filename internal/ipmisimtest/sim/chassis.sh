@@ -1,8 +1,11 @@
 #!/bin/sh
 # chassis_control program for OpenIPMI's ipmi_sim: keeps the machine's
-# power ("0"/"1") and boot device in files of the state directory $1.
+# power ("0"/"1") and boot device in files of the state directory $1 and
+# appends each call to $1/calls.log. A "slow" file makes "set power" take
+# that many seconds (to kill the BMC mid-operation).
 dir=$1
 shift
+echo "$*" >>"$dir/calls.log"
 op=$1
 shift
 if [ "$op" = get ]; then
@@ -16,8 +19,12 @@ if [ "$op" = get ]; then
 fi
 while [ $# -gt 1 ]; do
   case $1 in
-  power) echo "$2" >"$dir/power" ;;
+  power)
+    [ -f "$dir/slow" ] && sleep "$(cat "$dir/slow")"
+    echo "$2" >"$dir/power"
+    ;;
   shutdown) echo 0 >"$dir/power" ;;
+  reset) ;;
   boot) echo "$2" >"$dir/boot" ;;
   esac
   shift 2
