@@ -62,6 +62,12 @@ func TestExitCodesDifferential(t *testing.T) {
 		{"timeout-reached", hangBase, []string{"--timeout", "3"}},
 		{"timeout-negative", okBase, []string{"--timeout", "-1"}},
 		{"help", okBase, []string{"-h"}},
+		{"help-long", okBase, []string{"--he"}},
+		{"explicit-arg", okBase, []string{"--print-base=x"}},
+		{"underscore-int", okBase, []string{"--timeout", "1_0", "--print-base"}},
+		{"double-dash", okBase, []string{"--", "--print-base"}},
+		{"abbreviated-value", okBase, []string{"--log", "DEBUG", "--print-phases"}},
+		{"negative-looking", okBase, []string{"--lockfile", "-x"}},
 		{"missing-base", filepath.Join(okBase, "nope"), nil},
 	}
 	for _, c := range cases {
