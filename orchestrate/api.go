@@ -73,6 +73,9 @@ func (e *Embedded) Plan(ctx context.Context, name string, in *Input) (*Plan, err
 	if err != nil {
 		return nil, err
 	}
+	if err := st.CheckCustom(ctx, e.types.lookupConstraint); err != nil {
+		return nil, err
+	}
 	o := &op{e: e, stack: st, desired: map[string]bool{}}
 	pl := &planner{o: o, wanted: map[string]bool{}, expanded: map[string]bool{"": true}}
 	if err := pl.stack(ctx, o.top()); err != nil {
@@ -236,6 +239,9 @@ func (pl *planner) nested(ctx context.Context, sc *scope, id, path string, props
 			Registry: o.stack.Env.Registry},
 		Files: o.stack.Files(), Loader: o.e.opts.Loader, Facade: facade,
 	})
+	if err == nil {
+		err = nested.CheckCustom(ctx, o.e.types.lookupConstraint)
+	}
 	if err != nil {
 		return fmt.Errorf("resources.%s: nested stack %s: %w", id, path, err)
 	}

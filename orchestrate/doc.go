@@ -38,6 +38,20 @@
 // StructuredDeploymentGroup into members of the same graph, and flattens
 // template resources (a type mapped to a template file) into it too.
 //
+// # Custom constraints
+//
+// A parameter's custom_constraint is checked before an operation is
+// recorded (and by Plan, and for nested stacks), with the checker
+// registered in Types under its name (Types.RegisterConstraint: a
+// ConstraintFunc given the context and the value, a comma_delimited_list
+// item by item). NewTypes ships Heat's constraints that need no cloud:
+// ip_addr, net_cidr, mac_addr, iso_8601, expiration, timezone,
+// cron_expression, dns_name, dns_domain, rel_dns_name and test_constr.
+// A constraint with no registered checker (nova.flavor, glance.image...
+// unless a program registers them) fails validation, as in Heat when the
+// plug-in is missing: `parameters.NAME: invalid: "VALUE" does not validate
+// nova.flavor (constraint not found)`.
+//
 // # Operations
 //
 // Plan shows create, update, replace, delete or no-op per resource and

@@ -354,6 +354,9 @@ func (e *Embedded) runNew(ctx context.Context, action Action, name string, in *I
 		if err != nil {
 			return err
 		}
+		if err := st.CheckCustom(ctx, e.types.lookupConstraint); err != nil {
+			return err
+		}
 		if err := e.checkImmutable(st, sn, sid); err != nil {
 			return err
 		}

@@ -82,6 +82,9 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 		Env:       env, Files: o.stack.Files(), Loader: o.e.opts.Loader,
 		Facade: map[string]any{"metadata": md, "deletion_policy": s.deletionPolicy, "update_policy": s.updatePolicy},
 	})
+	if err == nil {
+		err = nested.CheckCustom(ctx, o.e.types.lookupConstraint)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("nested stack %s: %w", path, err)
 	}

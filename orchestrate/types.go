@@ -255,16 +255,22 @@ func (p *Property) check(v any) (any, error) {
 	return v, nil
 }
 
-// Types is a registry of resource plug-ins by type name.
+// Types is a registry of resource plug-ins by type name, and of the
+// checkers of parameters' custom_constraint entries by constraint name.
 type Types struct {
-	mu sync.RWMutex
-	m  map[string]ResourceType
+	mu          sync.RWMutex
+	m           map[string]ResourceType
+	constraints map[string]ConstraintFunc
 }
 
-// NewTypes returns a registry holding the built-in types.
+// NewTypes returns a registry holding the built-in types and the built-in
+// constraints (those of Heat's that need no cloud: ip_addr, net_cidr,
+// mac_addr, iso_8601, expiration, timezone, cron_expression, dns_name,
+// dns_domain, rel_dns_name, test_constr).
 func NewTypes() *Types {
 	t := &Types{m: map[string]ResourceType{}}
 	registerBuiltins(t)
+	registerConstraints(t)
 	return t
 }
 

@@ -20,5 +20,9 @@
 // resources, and resolves every function that needs no resource (get_param,
 // if, get_file, str_replace of parameters...). What needs a resource
 // (get_resource, get_attr) stays as a call, evaluated later by Eval with a
-// Resolver that knows the created resources.
+// Resolver that knows the created resources. custom_constraint entries
+// are left to the engine, which knows the checkers and has a context:
+// Stack.CheckCustom runs them through a CustomConstraints lookup and, as
+// Heat does, fails a constraint that has no checker ("constraint not
+// found").
 package hot

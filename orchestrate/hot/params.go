@@ -1,6 +1,7 @@
 package hot
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -235,6 +236,9 @@ func parseConstraint(ver Version, typ ParamType, v any) (Constraint, error) {
 		case "custom_constraint":
 			c.Kind = k
 			c.Custom, _ = val.(string)
+			if strings.TrimSpace(c.Custom) == "" {
+				return c, fmt.Errorf("%w: custom_constraint must name a constraint", ErrInvalid)
+			}
 		default:
 			return c, fmt.Errorf("%w: unknown constraint %q", ErrInvalid, k)
 		}
@@ -439,4 +443,68 @@ func fmtBound(f *float64) string {
 		return "None"
 	}
 	return PyStr(*f)
+}
+
+// CustomConstraints finds the checker of a custom_constraint by name (an
+// engine's registry); ok is false when none is registered.
+type CustomConstraints func(name string) (check func(ctx context.Context, value any) error, ok bool)
+
+// CheckCustom checks the parameter values of the stack against their
+// custom_constraint entries, which Instantiate leaves to the engine (a
+// check may need a cloud and a context). A comma_delimited_list is
+// checked item by item. As in Heat, a constraint with no registered
+// checker fails: `"VALUE" does not validate NAME (constraint not found)`;
+// a failed check is `"VALUE" does not validate NAME: REASON`, or the
+// constraint's description when it has one. Errors name the file, line and
+// parameter, and never show a hidden parameter's value.
+func (s *Stack) CheckCustom(ctx context.Context, lookup CustomConstraints) error {
+	t := s.Template
+	for _, p := range t.Parameters {
+		v, ok := s.Params[p.Name]
+		if !ok || v == nil {
+			continue
+		}
+		for _, c := range p.Constraints {
+			if c.Kind != "custom_constraint" {
+				continue
+			}
+			if err := p.checkCustom(ctx, c, v, lookup); err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return &Error{File: t.File, Line: p.Line, Path: "parameters." + p.Name, Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Parameter) checkCustom(ctx context.Context, c Constraint, v any, lookup CustomConstraints) error {
+	items := []any{v}
+	if l, ok := v.([]any); ok && p.Type == CommaList {
+		items = l
+	}
+	var check func(context.Context, any) error
+	ok := false
+	if lookup != nil {
+		check, ok = lookup(c.Custom)
+	}
+	for _, it := range items {
+		var reason string
+		if !ok {
+			reason = " (constraint not found)"
+		} else if err := check(ctx, it); err != nil {
+			reason = ": " + err.Error()
+			if p.Hidden {
+				reason = strings.ReplaceAll(reason, PyStr(it), "******")
+			}
+		} else {
+			continue
+		}
+		if c.Description != "" {
+			return fmt.Errorf("%w: %s", ErrInvalid, c.Description)
+		}
+		return fmt.Errorf("%w: %q does not validate %s%s", ErrInvalid, p.shown(it), c.Custom, reason)
+	}
+	return nil
 }
