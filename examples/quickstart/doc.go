@@ -3,24 +3,44 @@
 //
 //	go run ./examples/quickstart [-nodes 8] [-json] [-dir DIR]
 //
-// It starts a simulated datacenter on loopback (drivers/sim: even machines
-// with an IPMI BMC, driven over the wire by drivers/ipmi, odd ones with a
-// Redfish BMC, driven by drivers/redfish), opens a tripleo.Cloud, enrolls
-// every machine from an inventory with profiles in the manner of TripleO's
-// instackenv.json, inspects those whose BMC can tell their hardware
-// (Redfish), makes them available, and deploys two stacks from the HOT
-// templates in templates/: an undercloud of 2 control nodes and an
-// overcloud of 1 controller and the computes, each server a bare-metal node
-// claimed from the pool by profile and placed on the node tagged for it
-// (the scheduler hint capabilities:node), the rest of the machines kept
-// spare.
+// The steps (each timed in the summary):
 //
-// Progress goes to stderr, one line per event; the summary (nodes, their
-// BMC protocol, profile, state, power and server; stacks; step timings)
-// goes to stdout as text, or as JSON with -json. With -nodes N the
-// datacenter has N machines (at least 5): a quarter are spares and the
-// overcloud gets the rest as computes.
+//  1. A simulated datacenter on loopback (drivers/sim): even machines with
+//     an IPMI BMC, driven over the wire by drivers/ipmi, odd ones with a
+//     Redfish BMC, driven by drivers/redfish.
+//  2. The golden image, built with image.Build from the small root
+//     filesystem in rootfs/ and the element in elements/toy-service (an
+//     os-apply-config template and os-refresh-config phase scripts of a toy
+//     service), in two versions (v1, v2) that differ in /etc/toy-release.
+//  3. Cloud.Bootstrap, the seed's work: every machine enrolled from an
+//     inventory with profiles in the manner of TripleO's instackenv.json,
+//     inspected when its BMC can tell its hardware (Redfish), provided.
+//  4. Cloud.DeployUndercloud (2 control nodes) then Cloud.DeployOvercloud
+//     (1 controller and the computes, a tenant of the undercloud), from the
+//     HOT templates in templates/, running image v1 (its digest is the
+//     ImageDigest parameter); each server a bare-metal node claimed from the
+//     pool by profile and placed on the node tagged for it (the scheduler
+//     hint capabilities:node).
+//  5. Every overcloud node rendered /etc/toy/toy.conf with the values of the
+//     stack's ToyGreeting and ToyWorkers parameters, ran the phase scripts
+//     and signalled its deployment.
+//  6. Cloud.Update to image v2, rolling one server at a time (the groups'
+//     rolling_update), then Cloud.Rollback to v1; /var/lib/toy/first-boot,
+//     written at the first boot, is still there on every node.
+//  7. A compute's machine dies (its BMC stops answering); Cloud.Recover puts
+//     it in maintenance and replaces its server from the pool: the spare
+//     tagged for the next compute index gets it, configured and signalled.
+//  8. The summary: nodes (BMC protocol, profile, state, power, server, image
+//     digest, deployments signalled), images, stacks (owner, image history),
+//     the recovery, the checks made and the timings.
 //
-// Still to come (issue 8): building the golden image, booting it on the
-// simulated machines with the node agent, updates, rollback and recovery.
+// Progress goes to stderr, one line per event, stamped with the time since
+// the start; the summary goes to stdout as text, or as JSON with -json.
+// With -nodes N the datacenter has N machines (at least 5): a quarter are
+// spares and the overcloud gets the rest as computes.
+//
+// Until drivers/sim boots its machines from their disks, the example runs
+// each overcloud server's node agent itself (agents.go): the real
+// refresh.Agent, against the Cloud's metadata service, with the node's root
+// directory as $ROOT.
 package main

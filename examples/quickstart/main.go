@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -9,24 +10,27 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tripleo-go/tripleo"
 	_ "github.com/tripleo-go/tripleo/drivers/ipmi"
 	_ "github.com/tripleo-go/tripleo/drivers/redfish"
 	"github.com/tripleo-go/tripleo/drivers/sim"
+	"github.com/tripleo-go/tripleo/image"
 	"github.com/tripleo-go/tripleo/orchestrate"
 	"github.com/tripleo-go/tripleo/provision"
 )
 
-//go:embed templates
-var templates embed.FS
+// assets are the example's files: HOT templates, the golden image's root
+// filesystem and its element.
+//
+//go:embed templates rootfs elements
+var assets embed.FS
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -40,10 +44,13 @@ func main() {
 
 // Summary is what the run ends with.
 type Summary struct {
-	Nodes   []NodeSummary  `json:"nodes"`
-	Stacks  []StackSummary `json:"stacks"`
-	Timings []Timing       `json:"timings"`
-	Total   string         `json:"total"`
+	Nodes    []NodeSummary     `json:"nodes"`
+	Stacks   []StackSummary    `json:"stacks"`
+	Images   []ImageSummary    `json:"images"`
+	Recovery *tripleo.Recovery `json:"recovery,omitempty"`
+	Checks   []string          `json:"checks"`
+	Timings  []Timing          `json:"timings"`
+	Total    string            `json:"total"`
 }
 
 // NodeSummary is one machine at the end of the run.
@@ -55,6 +62,12 @@ type NodeSummary struct {
 	Power   string `json:"power_state"`
 	Server  string `json:"server,omitempty"`
 	Stack   string `json:"stack,omitempty"`
+	// Image is the digest of the image the node runs.
+	Image string `json:"image,omitempty"`
+	// Maintenance is why the node was taken out of service.
+	Maintenance string `json:"maintenance,omitempty"`
+	// Signalled counts the deployments the node's agent signalled.
+	Signalled int `json:"deployments_signalled,omitempty"`
 }
 
 // StackSummary is one stack at the end of the run.
@@ -62,6 +75,18 @@ type StackSummary struct {
 	Name    string `json:"name"`
 	State   string `json:"state"`
 	Servers int    `json:"servers"`
+	// Owner is the stack this one is a tenant of.
+	Owner string `json:"owner,omitempty"`
+	// Image is the digest the stack's servers run; History the images it
+	// ran in turn, as ACTION:DIGEST.
+	Image   string   `json:"image,omitempty"`
+	History []string `json:"history,omitempty"`
+}
+
+// ImageSummary is one image built.
+type ImageSummary struct {
+	Tag    string `json:"tag"`
+	Digest string `json:"digest"`
 }
 
 // Timing is how long one step took.
@@ -84,31 +109,40 @@ func planFor(n int) (plan, error) {
 }
 
 // capabilities are the capabilities an operator tags machine i with: its
-// profile and, for predictable placement, the server it is meant for
-// (spares get none).
+// profile and, for predictable placement, the server it is meant for.
+// Spares are tagged for the compute indices after the last one, which a
+// recovery's new member takes.
 func (p plan) capabilities(i int) string {
 	switch {
 	case i < p.undercloud:
 		return fmt.Sprintf("profile:undercloud,node:undercloud-%d,boot_option:local", i)
 	case i < p.undercloud+p.controllers:
 		return fmt.Sprintf("profile:control,node:controller-%d,boot_option:local", i-p.undercloud)
-	case i < p.undercloud+p.controllers+p.computes:
-		return fmt.Sprintf("profile:compute,node:compute-%d,boot_option:local", i-p.undercloud-p.controllers)
 	default:
-		return "profile:compute,boot_option:local"
+		return fmt.Sprintf("profile:compute,node:compute-%d,boot_option:local", i-p.undercloud-p.controllers)
 	}
 }
 
+// progress prints one line per event, stamped with the time since the
+// start.
 type progress struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu    sync.Mutex
+	w     io.Writer
+	start time.Time
 }
 
 func (p *progress) printf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	fmt.Fprintf(p.w, format+"\n", args...)
+	fmt.Fprintf(p.w, "%7.2fs "+format+"\n", append([]any{time.Since(p.start).Seconds()}, args...)...)
 }
+
+// The toy service's parameters, which step 5 finds in every node's
+// rendered configuration.
+const (
+	toyGreeting = "hello from the undercloud"
+	toyWorkers  = "4"
+)
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("quickstart", flag.ContinueOnError)
@@ -133,8 +167,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer os.RemoveAll(dir)
 	}
-	out := &progress{w: stderr}
 	start := time.Now()
+	out := &progress{w: stderr, start: start}
 	var timings []Timing
 	step := func(name string, f func() error) error {
 		out.printf("== %s", name)
@@ -145,11 +179,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		timings = append(timings, Timing{Step: name, Seconds: strconv.FormatFloat(time.Since(t0).Seconds(), 'f', 2, 64)})
 		return nil
 	}
+	var checks []string
+	check := func(format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		out.printf("ok: %s", s)
+		checks = append(checks, s)
+	}
 
 	// 1. The datacenter.
 	var dc *sim.Datacenter
-	if err := step(fmt.Sprintf("start a simulated datacenter of %d machines", *nodes), func() error {
-		dc, err = sim.Start(*nodes, &sim.Options{Dir: dir + "/machines", DiskSize: 1 << 20,
+	if err := step(fmt.Sprintf("1. start a simulated datacenter of %d machines", *nodes), func() error {
+		dc, err = sim.Start(*nodes, &sim.Options{Dir: dir + "/machines", DiskSize: imageDiskSize,
 			EndpointsOf: func(i int) sim.Endpoints {
 				if i%2 == 0 {
 					return sim.EndpointIPMI
@@ -168,7 +208,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer dc.Close()
 
-	cloud, err := tripleo.Open(ctx, dir+"/cloud", &tripleo.Options{
+	// The images the nodes run, by digest, for the node agents' "boot".
+	var imgMu sync.Mutex
+	versions := map[string]string{}
+	var cloud *tripleo.Cloud
+	release := func(string) string {
+		d, err := cloud.Deployment(tripleo.OvercloudStack)
+		if err != nil {
+			return "unknown"
+		}
+		digest := d.Image
+		if d.Pending != nil {
+			digest = d.Pending.Image
+		}
+		imgMu.Lock()
+		defer imgMu.Unlock()
+		return versions[digest]
+	}
+	agents, err := newNodeAgents(ctx, nil, tripleo.OvercloudStack, dir+"/nodes", release, out)
+	if err != nil {
+		return err
+	}
+	cloud, err = tripleo.Open(ctx, dir+"/cloud", &tripleo.Options{
+		ImageWriter: func(path string) provision.DeployStep { return dc.DeployStep(path) },
 		Provision: provision.Options{
 			BMC: provision.BMCOptions{PollInterval: 20 * time.Millisecond, MaxPollInterval: 200 * time.Millisecond},
 			OnTransition: func(node string, t provision.Transition) {
@@ -179,115 +241,325 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if ev.ResourceType == "OS::Heat::Stack" || ev.Status != orchestrate.StatusInProgress {
 				out.printf("stack %s: %s %s", ev.StackName, ev.ResourceName, ev.State())
 			}
+			agents.event(ev)
 		}},
 	})
 	if err != nil {
 		return err
 	}
+	agents.cloud = cloud
 	defer cloud.Close()
-	prov := cloud.Provisioner()
+	defer agents.close()
 
-	// 3. Enroll, inspect, provide.
-	if err := step("enroll, inspect and provide the machines", func() error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(16)
-		for i, m := range dc.Machines() {
-			g.Go(func() error {
-				name := fmt.Sprintf("node-%d", i)
-				n := &provision.Node{Name: name, BMCAddress: bmcURL(m), Credentials: m.Credentials(), MACs: []string{m.MAC()},
-					Properties: map[string]string{"capabilities": pl.capabilities(i)}}
-				if _, err := prov.Enroll(gctx, n); err != nil {
-					return err
+	// 2. The golden image, in two versions.
+	var imgs []*image.Artifact
+	if err := step("2. build the golden image (v1, and v2 for the update)", func() error {
+		for _, v := range []string{"v1", "v2"} {
+			last := image.Phase("")
+			a, err := buildImage(ctx, cloud, v, func(ev image.Event) {
+				if ev.Phase != last {
+					last = ev.Phase
+					out.printf("image %s: %s", v, ev.Phase)
 				}
-				if strings.HasPrefix(n.BMCAddress, "redfish") {
-					if _, err := prov.Inspect(gctx, name); err != nil {
-						return err
-					}
-				}
-				_, err := prov.Provide(gctx, name)
-				return err
 			})
+			if err != nil {
+				return err
+			}
+			imgMu.Lock()
+			versions[a.Digest] = v
+			imgMu.Unlock()
+			imgs = append(imgs, a)
+			out.printf("image toy-overcloud:%s: %s (%d elements, %d files)", v, a.Digest, len(a.Manifest.Elements), a.Manifest.Files)
 		}
-		return g.Wait()
+		return nil
 	}); err != nil {
 		return err
 	}
 
-	// 4. The undercloud, then the overcloud.
-	stacks := []struct {
-		name, template string
-		params         map[string]string
-	}{
-		{"undercloud", "templates/undercloud.yaml", map[string]string{"ControlCount": strconv.Itoa(pl.undercloud)}},
-		{"overcloud", "templates/overcloud.yaml", map[string]string{
-			"ControllerCount": strconv.Itoa(pl.controllers), "ComputeCount": strconv.Itoa(pl.computes)}},
-	}
-	env, err := templates.ReadFile("templates/resource-registry.yaml")
-	if err != nil {
+	// 3. Enroll, inspect, provide: the seed's work.
+	if err := step("3. bootstrap: enroll, inspect and provide the machines", func() error {
+		var seed []*provision.Node
+		for i, m := range dc.Machines() {
+			seed = append(seed, &provision.Node{Name: fmt.Sprintf("node-%d", i), BMCAddress: bmcURL(m), Credentials: m.Credentials(),
+				MACs: []string{m.MAC()}, Properties: map[string]string{"capabilities": pl.capabilities(i)}})
+		}
+		_, err := cloud.Bootstrap(ctx, seed, nil)
+		return err
+	}); err != nil {
 		return err
 	}
-	servers := map[string][2]string{} // node → stack, server
-	var stackSums []StackSummary
-	for _, s := range stacks {
-		tmpl, err := templates.ReadFile(s.template)
+
+	// 4. The undercloud, then the overcloud as its tenant.
+	input := func(name string, params map[string]string) (*orchestrate.Input, error) {
+		tmpl, err := assets.ReadFile("templates/" + name + ".yaml")
+		if err != nil {
+			return nil, err
+		}
+		env, err := assets.ReadFile("templates/resource-registry.yaml")
+		if err != nil {
+			return nil, err
+		}
+		return &orchestrate.Input{TemplateFile: name + ".yaml", Template: string(tmpl),
+			Environments: []orchestrate.File{{Name: "resource-registry.yaml", Data: string(env)}}, Params: params}, nil
+	}
+	if err := step("4a. deploy the undercloud", func() error {
+		in, err := input("undercloud", map[string]string{"ControlCount": strconv.Itoa(pl.undercloud)})
 		if err != nil {
 			return err
 		}
-		if err := step("deploy the "+s.name, func() error {
-			e, err := cloud.Stack(ctx, s.name)
-			if err != nil {
-				return err
-			}
-			if err := e.Create(ctx, s.name, &orchestrate.Input{TemplateFile: s.template, Template: string(tmpl),
-				Environments: []orchestrate.File{{Name: "resource-registry.yaml", Data: string(env)}},
-				Params:       s.params}); err != nil {
-				return err
-			}
-			outs, err := e.Outputs(ctx)
-			if err != nil {
-				return err
-			}
-			names, _ := outs["names"].([]any)
-			nodes, _ := outs["nodes"].([]any)
-			if len(names) != len(nodes) {
-				return fmt.Errorf("stack %s: %d names for %d nodes", s.name, len(names), len(nodes))
-			}
-			for i := range names {
-				servers[fmt.Sprint(nodes[i])] = [2]string{s.name, fmt.Sprint(names[i])}
-			}
-			info, err := e.Show(ctx)
-			if err != nil {
-				return err
-			}
-			stackSums = append(stackSums, StackSummary{Name: s.name, State: info.State(), Servers: len(names)})
-			return nil
-		}); err != nil {
+		_, err = cloud.DeployUndercloud(ctx, in, &tripleo.DeployOptions{Image: "toy-overcloud:v1"})
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := step("4b. deploy the overcloud (a tenant of the undercloud)", func() error {
+		in, err := input("overcloud", map[string]string{"ControllerCount": strconv.Itoa(pl.controllers),
+			"ComputeCount": strconv.Itoa(pl.computes), "ToyGreeting": toyGreeting, "ToyWorkers": toyWorkers})
+		if err != nil {
 			return err
 		}
+		_, err = cloud.DeployOvercloud(ctx, in, &tripleo.DeployOptions{Image: "toy-overcloud:v1"})
+		return err
+	}); err != nil {
+		return err
+	}
+
+	// 5. Prove the overcloud works.
+	if err := step("5. check every overcloud node's configuration", func() error {
+		placed, err := stackNodes(ctx, cloud, tripleo.OvercloudStack)
+		if err != nil {
+			return err
+		}
+		for _, node := range placed {
+			if err := checkNode(agents, node, "v1"); err != nil {
+				return err
+			}
+		}
+		check("%d overcloud nodes rendered /etc/toy/toy.conf from the stack's parameters (greeting %q, workers %s), ran the phase scripts and signalled their deployment", len(placed), toyGreeting, toyWorkers)
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	// 6. Roll forward, then back.
+	if err := step("6a. update the overcloud to image v2 (rolling, 1 node at a time)", func() error {
+		if _, err := cloud.Update(ctx, tripleo.OvercloudStack, &tripleo.UpdateOptions{Image: "toy-overcloud:v2"}); err != nil {
+			return err
+		}
+		placed, err := stackNodes(ctx, cloud, tripleo.OvercloudStack)
+		if err != nil {
+			return err
+		}
+		for _, node := range placed {
+			if err := checkNode(agents, node, "v2"); err != nil {
+				return err
+			}
+		}
+		check("%d overcloud nodes run v2, their servers replaced one at a time", len(placed))
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := step("6b. roll the overcloud back to image v1", func() error {
+		if _, err := cloud.Rollback(ctx, tripleo.OvercloudStack, nil); err != nil {
+			return err
+		}
+		placed, err := stackNodes(ctx, cloud, tripleo.OvercloudStack)
+		if err != nil {
+			return err
+		}
+		for _, node := range placed {
+			if err := checkNode(agents, node, "v1"); err != nil {
+				return err
+			}
+			boots, err := os.ReadFile(filepath.Join(agents.root(node), "var/lib/toy/boots"))
+			if err != nil {
+				return err
+			}
+			if got := strings.Fields(string(boots)); strings.Join(got, " ") != "v1 v2 v1" {
+				return fmt.Errorf("node %s booted %v, want v1 v2 v1", node, got)
+			}
+		}
+		check("%d overcloud nodes run v1 again; /var/lib/toy/first-boot (written by v1) survived the update and the rollback", len(placed))
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	// 7. A compute dies; the undercloud replaces it from the pool.
+	var rec *tripleo.Recovery
+	if err := step("7. kill a compute's machine and recover it from the pool", func() error {
+		victim := fmt.Sprintf("node-%d", pl.undercloud+pl.controllers+pl.computes-1)
+		n, err := cloud.Inventory().Get(ctx, victim)
+		if err != nil {
+			return err
+		}
+		m := dc.MachineFor(n.BMCAddress)
+		m.SetFault(sim.FaultUnreachable, 0)
+		agents.stopNode(victim)
+		out.printf("node %s: machine killed (BMC %s unplugged)", victim, n.BMCAddress)
+		perr := probe(ctx, n)
+		if perr == nil {
+			return fmt.Errorf("node %s: the dead BMC answered", victim)
+		}
+		out.printf("node %s: %v", victim, perr)
+		if rec, err = cloud.Recover(ctx, victim, &tripleo.RecoverOptions{Reason: "BMC unreachable"}); err != nil {
+			return err
+		}
+		out.printf("node %s: %s replaced by %s on %s", victim, rec.Resource, rec.Replacement, rec.NewNode)
+		if err := checkNode(agents, rec.NewNode, "v1"); err != nil {
+			return err
+		}
+		check("%s (BMC unreachable) is in maintenance; its server came back as %s on spare %s, configured and signalled", victim, rec.Replacement, rec.NewNode)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := agents.close(); err != nil {
+		return err
 	}
 
 	// 8. The summary.
-	all, err := cloud.Inventory().List(ctx)
+	sum, err := summarize(ctx, cloud, agents, imgs)
 	if err != nil {
 		return err
 	}
-	sum := Summary{Stacks: stackSums, Timings: timings, Total: strconv.FormatFloat(time.Since(start).Seconds(), 'f', 2, 64)}
-	for _, n := range all {
-		bmc, _, _ := strings.Cut(n.BMCAddress, "://")
-		ns := NodeSummary{Name: n.Name, BMC: bmc, Profile: strings.TrimPrefix(strings.Split(n.Properties["capabilities"], ",")[0], "profile:"),
-			State: n.ProvisionState.String(), Power: n.PowerState.String()}
-		if s, ok := servers[n.Name]; ok {
-			ns.Stack, ns.Server = s[0], s[1]
-		}
-		sum.Nodes = append(sum.Nodes, ns)
-	}
-	sort.Slice(sum.Nodes, func(i, j int) bool { return nodeLess(sum.Nodes[i].Name, sum.Nodes[j].Name) })
+	sum.Recovery, sum.Checks, sum.Timings = rec, checks, timings
+	sum.Total = strconv.FormatFloat(time.Since(start).Seconds(), 'f', 2, 64)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(sum)
 	}
-	return writeText(stdout, &sum)
+	return writeText(stdout, sum)
+}
+
+// stackNodes returns the nodes hosting the stack's servers.
+func stackNodes(ctx context.Context, cloud *tripleo.Cloud, stack string) ([]string, error) {
+	e, err := cloud.Stack(ctx, stack)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := e.Outputs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodes, _ := outs["nodes"].([]any)
+	var names []string
+	for _, n := range nodes {
+		names = append(names, fmt.Sprint(n))
+	}
+	return names, nil
+}
+
+// checkNode checks that node runs image version v, rendered the toy
+// service's configuration from the stack's parameters, ran its phase
+// scripts, kept its persistent first-boot file and signalled.
+func checkNode(a *nodeAgents, node, v string) error {
+	root := a.root(node)
+	read := func(p string) (string, error) {
+		b, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil {
+			return "", fmt.Errorf("node %s: %w", node, err)
+		}
+		return string(b), nil
+	}
+	conf, err := read("etc/toy/toy.conf")
+	if err != nil {
+		return err
+	}
+	for _, want := range []string{"greeting = " + toyGreeting + "\n", "workers = " + toyWorkers + "\n"} {
+		if !strings.Contains(conf, want) {
+			return fmt.Errorf("node %s: /etc/toy/toy.conf lacks %q:\n%s", node, want, conf)
+		}
+	}
+	ready, err := read("run/toy/ready")
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(ready, v+"\n") {
+		return fmt.Errorf("node %s: the toy service runs %q, want %s", node, strings.SplitN(ready, "\n", 2)[0], v)
+	}
+	if _, err := read("var/lib/toy/first-boot"); err != nil {
+		return err
+	}
+	if a.signals(node) == 0 {
+		return fmt.Errorf("node %s: no deployment signalled", node)
+	}
+	return nil
+}
+
+// probe reads node's power state over its BMC with a short deadline, as a
+// monitor would; the error says why the node is dead.
+func probe(ctx context.Context, n *provision.Node) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	b, err := provision.OpenBMC(ctx, n.BMCAddress, n.Credentials, &provision.BMCOptions{CommandTimeout: 500 * time.Millisecond, Retries: -1})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	_, err = b.PowerState(ctx)
+	return err
+}
+
+func summarize(ctx context.Context, cloud *tripleo.Cloud, agents *nodeAgents, imgs []*image.Artifact) (*Summary, error) {
+	sum := &Summary{}
+	for i, a := range imgs {
+		sum.Images = append(sum.Images, ImageSummary{Tag: fmt.Sprintf("toy-overcloud:v%d", i+1), Digest: a.Digest})
+	}
+	servers := map[string][2]string{} // node → stack, server
+	images := map[string]string{}     // stack → digest
+	for _, name := range []string{tripleo.UndercloudStack, tripleo.OvercloudStack} {
+		e, err := cloud.Stack(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		outs, err := e.Outputs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names, _ := outs["names"].([]any)
+		nodes, _ := outs["nodes"].([]any)
+		if len(names) != len(nodes) {
+			return nil, fmt.Errorf("stack %s: %d names for %d nodes", name, len(names), len(nodes))
+		}
+		for i := range names {
+			servers[fmt.Sprint(nodes[i])] = [2]string{name, fmt.Sprint(names[i])}
+		}
+		info, err := e.Show(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d, err := cloud.Deployment(name)
+		if err != nil {
+			return nil, err
+		}
+		ss := StackSummary{Name: name, State: info.State(), Servers: len(names), Owner: d.Owner, Image: d.Image}
+		for _, h := range d.History {
+			ss.History = append(ss.History, h.Action+":"+h.Digest)
+		}
+		images[name] = d.Image
+		sum.Stacks = append(sum.Stacks, ss)
+	}
+	all, err := cloud.Inventory().List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range all {
+		bmc, _, _ := strings.Cut(n.BMCAddress, "://")
+		ns := NodeSummary{Name: n.Name, BMC: bmc, Profile: strings.TrimPrefix(strings.Split(n.Properties["capabilities"], ",")[0], "profile:"),
+			State: n.ProvisionState.String(), Power: n.PowerState.String(), Signalled: agents.signals(n.Name)}
+		if n.Properties[tripleo.PropMaintenance] == "true" {
+			ns.Maintenance = n.Properties[tripleo.PropMaintenanceReason]
+		}
+		if s, ok := servers[n.Name]; ok {
+			ns.Stack, ns.Server, ns.Image = s[0], s[1], images[s[0]]
+		}
+		sum.Nodes = append(sum.Nodes, ns)
+	}
+	sort.Slice(sum.Nodes, func(i, j int) bool { return nodeLess(sum.Nodes[i].Name, sum.Nodes[j].Name) })
+	return sum, nil
 }
 
 // bmcURL is the address the example drives machine m through: IPMI over
@@ -309,21 +581,55 @@ func nodeLess(a, b string) bool {
 	return ai < bi
 }
 
+// short abbreviates a digest for the text summary.
+func short(digest string) string {
+	if d, ok := strings.CutPrefix(digest, "sha256:"); ok && len(d) > 12 {
+		return d[:12]
+	}
+	return digest
+}
+
 func writeText(w io.Writer, s *Summary) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%-10s %-13s %-10s %-10s %-5s %-10s %s\n", "NODE", "BMC", "PROFILE", "STATE", "POWER", "STACK", "SERVER")
+	var b bytes.Buffer
+	row := "%-10s %-13s %-10s %-10s %-5s %-10s %-24s %-12s %s\n"
+	fmt.Fprintf(&b, row, "NODE", "BMC", "PROFILE", "STATE", "POWER", "STACK", "SERVER", "IMAGE", "NOTE")
 	for _, n := range s.Nodes {
-		fmt.Fprintf(&b, "%-10s %-13s %-10s %-10s %-5s %-10s %s\n", n.Name, n.BMC, n.Profile, n.State, n.Power, n.Stack, n.Server)
+		note := ""
+		if n.Maintenance != "" {
+			note = "maintenance: " + n.Maintenance
+		} else if n.Signalled > 0 {
+			note = fmt.Sprintf("%d deployments signalled", n.Signalled)
+		}
+		fmt.Fprintf(&b, row, n.Name, n.BMC, n.Profile, n.State, n.Power, n.Stack, n.Server, short(n.Image), note)
 	}
 	b.WriteString("\n")
+	for _, im := range s.Images {
+		fmt.Fprintf(&b, "image %s: %s\n", im.Tag, im.Digest)
+	}
 	for _, st := range s.Stacks {
-		fmt.Fprintf(&b, "stack %s: %s, %d servers\n", st.Name, st.State, st.Servers)
+		owner := ""
+		if st.Owner != "" {
+			owner = ", tenant of " + st.Owner
+		}
+		var hist []string
+		for _, h := range st.History {
+			action, digest, _ := strings.Cut(h, ":")
+			hist = append(hist, action+" "+short(digest))
+		}
+		fmt.Fprintf(&b, "stack %s: %s, %d servers%s, image history: %s\n", st.Name, st.State, st.Servers, owner, strings.Join(hist, " → "))
+	}
+	if r := s.Recovery; r != nil {
+		fmt.Fprintf(&b, "recovered: %s (%s) → %s on %s\n", r.Node, r.Reason, r.Replacement, r.NewNode)
+	}
+	b.WriteString("\n")
+	for _, c := range s.Checks {
+		fmt.Fprintf(&b, "ok: %s\n", c)
 	}
 	b.WriteString("\n")
 	for _, t := range s.Timings {
 		fmt.Fprintf(&b, "%6ss  %s\n", t.Seconds, t.Step)
 	}
 	fmt.Fprintf(&b, "%6ss  total\n", s.Total)
-	_, err := io.WriteString(w, b.String())
+	_, err := w.Write(b.Bytes())
 	return err
 }

@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tripleo-go/tripleo/internal/peertest"
 )
 
-// The README's main command: the whole quickstart flow (so far) as a test.
+// The README's main command: the whole quickstart flow as a test, on the
+// default 8 machines.
 func TestRun(t *testing.T) {
+	peertest.Look(t, "mkfs.ext4")
 	var out, errb bytes.Buffer
 	if err := run(t.Context(), []string{"-json", "-dir", t.TempDir()}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
@@ -17,13 +22,18 @@ func TestRun(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		t.Fatalf("stdout is not the JSON summary: %v\n%s", err, out.String())
 	}
-	if len(s.Nodes) != 8 {
-		t.Fatalf("%d nodes, want 8", len(s.Nodes))
+	if len(s.Nodes) != 8 || len(s.Images) != 2 || len(s.Checks) != 4 {
+		t.Fatalf("%d nodes, %d images, %d checks; want 8, 2, 4", len(s.Nodes), len(s.Images), len(s.Checks))
 	}
-	want := map[string]string{"undercloud": "CREATE_COMPLETE", "overcloud": "CREATE_COMPLETE"}
+	v1, v2 := s.Images[0].Digest, s.Images[1].Digest
+	want := map[string]StackSummary{
+		"undercloud": {Name: "undercloud", State: "CREATE_COMPLETE", Servers: 2, Image: v1, History: []string{"deploy:" + v1}},
+		"overcloud": {Name: "overcloud", State: "UPDATE_COMPLETE", Servers: 4, Owner: "undercloud", Image: v1,
+			History: []string{"deploy:" + v1, "update:" + v2, "rollback:" + v1}},
+	}
 	for _, st := range s.Stacks {
-		if want[st.Name] != st.State {
-			t.Errorf("stack %s: %s", st.Name, st.State)
+		if !reflect.DeepEqual(want[st.Name], st) {
+			t.Errorf("stack %s:\n got %+v\nwant %+v", st.Name, st, want[st.Name])
 		}
 		delete(want, st.Name)
 	}
@@ -36,13 +46,13 @@ func TestRun(t *testing.T) {
 	for _, n := range s.Nodes {
 		bmcs[n.BMC]++
 		if n.Server == "" {
-			if n.State != "available" || n.Power != "off" {
-				t.Errorf("spare %s: %s, power %s", n.Name, n.State, n.Power)
-			}
 			continue
 		}
-		if n.State != "active" || n.Power != "on" {
-			t.Errorf("%s (%s): %s, power %s", n.Name, n.Server, n.State, n.Power)
+		if n.State != "active" || n.Power != "on" || n.Image != v1 {
+			t.Errorf("%s (%s): %s, power %s, image %s", n.Name, n.Server, n.State, n.Power, n.Image)
+		}
+		if n.Stack == "overcloud" && n.Signalled == 0 {
+			t.Errorf("%s (%s): no deployment signalled", n.Name, n.Server)
 		}
 		if other, dup := servers[n.Server]; dup {
 			t.Errorf("server %s on %s and %s", n.Server, other, n.Name)
@@ -59,13 +69,24 @@ func TestRun(t *testing.T) {
 		}
 		roles[n.Profile]++
 	}
-	// Predictable placement: each server on the node tagged for it.
+	// Predictable placement: each server on the node tagged for it; the
+	// dead compute's (node-5) replacement, compute 3, on the spare tagged
+	// for it.
 	placed := []string{"undercloud-control-0", "undercloud-control-1", "overcloud-controller-0",
-		"overcloud-novacompute-0", "overcloud-novacompute-1", "overcloud-novacompute-2", "", ""}
+		"overcloud-novacompute-0", "overcloud-novacompute-1", "", "overcloud-novacompute-3", ""}
 	for i, n := range s.Nodes {
 		if n.Server != placed[i] {
 			t.Errorf("%s hosts %q, want %q", n.Name, n.Server, placed[i])
 		}
+	}
+	if n := s.Nodes[5]; n.State != "error" || n.Maintenance != "BMC unreachable" {
+		t.Errorf("dead %s: %s, maintenance %q", n.Name, n.State, n.Maintenance)
+	}
+	if n := s.Nodes[7]; n.State != "available" || n.Power != "off" {
+		t.Errorf("spare %s: %s, power %s", n.Name, n.State, n.Power)
+	}
+	if r := s.Recovery; r == nil || r.Node != "node-5" || r.Resource != "Compute/2" || r.Replacement != "Compute/3" || r.NewNode != "node-6" {
+		t.Errorf("recovery: %+v", r)
 	}
 	if roles["undercloud"] != 2 || roles["control"] != 1 || roles["compute"] != 3 {
 		t.Errorf("servers per profile: %v, want 2 undercloud, 1 control, 3 compute", roles)
@@ -73,17 +94,20 @@ func TestRun(t *testing.T) {
 	if bmcs["ipmi"] == 0 || bmcs["redfish+http"] == 0 {
 		t.Errorf("BMC protocols: %v, want both IPMI and Redfish", bmcs)
 	}
-	if !strings.Contains(errb.String(), "stack overcloud: overcloud CREATE_COMPLETE") {
-		t.Errorf("progress lacks the overcloud's completion:\n%s", errb.String())
+	for _, want := range []string{"stack overcloud: overcloud CREATE_COMPLETE", "agent signalled deployment", "BMC unreachable"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, errb.String())
+		}
 	}
 }
 
 func TestRunText(t *testing.T) {
+	peertest.Look(t, "mkfs.ext4")
 	var out, errb bytes.Buffer
 	if err := run(t.Context(), []string{"-nodes", "5"}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"NODE ", "stack undercloud: CREATE_COMPLETE, 2 servers", "stack overcloud: CREATE_COMPLETE, 2 servers", "total"} {
+	for _, want := range []string{"NODE ", "stack undercloud: CREATE_COMPLETE, 2 servers", "stack overcloud: UPDATE_COMPLETE, 2 servers, tenant of undercloud", "recovered: node-3 (BMC unreachable) → Compute/1 on node-4", "total"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
