@@ -98,6 +98,9 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	}
 	pm, _ := props.(map[string]any)
 	if hot.IsTemplatePath(typName) {
+		if err := checkDeletionPolicy(typName, nil, s.deletionPolicy); err != nil {
+			return invalid("deletion_policy", err)
+		}
 		ch, err := o.nestedRun(ctx, s, t, typName, pm, md)
 		if err != nil {
 			return fail(err)
@@ -107,6 +110,9 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	rt, err := o.e.types.Lookup(typName)
 	if err != nil {
 		return fail(err)
+	}
+	if err := checkDeletionPolicy(typName, rt, s.deletionPolicy); err != nil {
+		return invalid("deletion_policy", err)
 	}
 	pm, err = rt.Schema().Validate(pm)
 	if err != nil {
@@ -154,6 +160,18 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 		}
 	}
 	return nil, nil
+}
+
+// checkDeletionPolicy refuses the Snapshot policy on a type whose plug-in
+// (nil for the types the engine runs itself) cannot snapshot.
+func checkDeletionPolicy(typName string, rt ResourceType, policy string) error {
+	if policy != "Snapshot" {
+		return nil
+	}
+	if _, ok := rt.(Snapshotter); ok && !engineRun(typName) {
+		return nil
+	}
+	return fmt.Errorf("%w: \"Snapshot\" deletion policy not supported (type %s)", ErrInvalid, typName)
 }
 
 // deleteMember deletes a group member and what is nested under it.
@@ -457,9 +475,7 @@ func (o *op) deleteRes(ctx context.Context, r *resState) error {
 		return nil
 	}
 	if isDeployment(r.Type) {
-		if err := o.e.removeDeployment(fmt.Sprint(r.Properties["server"]), r.State.PhysicalID); err != nil {
-			return fmt.Errorf("resources.%s: %w", r.Name, err)
-		}
+		return o.deleteDeployment(ctx, r)
 	}
 	rt, err := o.e.types.Lookup(r.Type)
 	if err != nil {
@@ -471,7 +487,12 @@ func (o *op) deleteRes(ctx context.Context, r *resState) error {
 	}
 	o.resEvent(r, ActionDelete, StatusInProgress, "state changed")
 	cctx, cancel := o.callCtx(ctx)
-	err = rt.Delete(cctx, o.request(r))
+	if sn, ok := rt.(Snapshotter); ok && r.DeletionPolicy == "Snapshot" {
+		err = sn.Snapshot(cctx, o.request(r))
+	}
+	if err == nil {
+		err = rt.Delete(cctx, o.request(r))
+	}
 	cancel()
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		r.Status, r.Reason = StatusFailed, o.mask(err.Error())

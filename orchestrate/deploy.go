@@ -97,8 +97,20 @@ func (o *op) deployment(ctx context.Context, s *spec, typName string, props map[
 	}
 	resuming := cur != nil && cur.Status == StatusInProgress && hot.Equal(cur.Properties, props)
 	r, action := o.ownState(s, cur, typName, props, md)
+	if resuming {
+		r = cur
+	}
+	return o.deployAction(ctx, r, typName, props, action, resuming)
+}
+
+// deployAction runs action on deployment r: when its actions include it,
+// the derived config goes into the server's metadata and, unless
+// NO_SIGNAL, the deployment stays IN_PROGRESS until the server signals.
+// resuming skips the publication (done before a restart).
+func (o *op) deployAction(ctx context.Context, r *resState, typName string, props map[string]any, action Action, resuming bool) error {
 	wanted := false
-	for _, a := range props["actions"].([]any) {
+	actions, _ := props["actions"].([]any)
+	for _, a := range actions {
 		wanted = wanted || a == string(action)
 	}
 	server := fmt.Sprint(props["server"])
@@ -126,8 +138,6 @@ func (o *op) deployment(ctx context.Context, s *spec, typName string, props map[
 				return o.outcome(r, action, nil, err)
 			}
 		}
-	} else {
-		r = cur
 	}
 	if !wanted || transport == "NO_SIGNAL" {
 		return o.outcome(r, action, &State{PhysicalID: r.State.PhysicalID, Data: r.State.Data,
@@ -135,7 +145,7 @@ func (o *op) deployment(ctx context.Context, s *spec, typName string, props map[
 	}
 	for {
 		changed := o.e.j.signalled()
-		if cur := o.current(s.id); cur != nil {
+		if cur := o.current(r.Name); cur != nil {
 			if l, _ := cur.State.Data["signals"].([]any); len(l) > 0 {
 				sig, _ := l[len(l)-1].(map[string]any)
 				return o.deployOutcome(r, action, cur.State.Data, sig)
@@ -147,6 +157,21 @@ func (o *op) deployment(ctx context.Context, s *spec, typName string, props map[
 			return o.outcome(r, action, nil, ctx.Err())
 		}
 	}
+}
+
+// deleteDeployment deletes deployment r: when its actions include DELETE,
+// a DELETE derived config is published and (unless NO_SIGNAL) its signal
+// awaited first, as Heat does; then the deployment leaves the server's
+// metadata.
+func (o *op) deleteDeployment(ctx context.Context, r *resState) error {
+	resuming := r.Action == ActionDelete && r.Status == StatusInProgress && r.State.Data["token"] != nil
+	if err := o.deployAction(ctx, r, r.Type, r.Properties, ActionDelete, resuming); err != nil {
+		return fmt.Errorf("resources.%s: %w", r.Name, err)
+	}
+	if err := o.e.removeDeployment(fmt.Sprint(r.Properties["server"]), r.State.PhysicalID); err != nil {
+		return fmt.Errorf("resources.%s: %w", r.Name, err)
+	}
+	return o.e.j.append(&record{T: "del", ID: r.Name})
 }
 
 func (o *op) deployOutcome(r *resState, action Action, data map[string]any, sig map[string]any) error {

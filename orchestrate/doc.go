@@ -90,4 +90,17 @@
 // fits), and stays IN_PROGRESS until the node agent signals
 // {Options.SignalURL}/{deployment token}, served by SignalHandler. Wait
 // condition handles are signalled the same way, or with Embedded.Signal.
+// A deployment whose actions include DELETE is run once more when it is
+// deleted (deploy_action DELETE in the server's metadata) and is gone only
+// after its signal, as in Heat; without DELETE it just leaves the
+// metadata.
+//
+// # Deletion policies
+//
+// deletion_policy Retain forgets the resource without deleting it.
+// Snapshot calls the plug-in's Snapshot (the optional Snapshotter
+// interface) before Delete; as in Heat, a template that names Snapshot on
+// a type whose plug-in cannot snapshot (and on groups, template resources
+// and the other types the engine runs itself) fails validation with
+// `"Snapshot" deletion policy not supported`. SimCloud's servers snapshot.
 package orchestrate

@@ -360,6 +360,9 @@ func (e *Embedded) runNew(ctx context.Context, action Action, name string, in *I
 		if err := e.checkImmutable(st, sn, sid); err != nil {
 			return err
 		}
+		if err := e.checkPolicies(st); err != nil {
+			return err
+		}
 	}
 	if err := e.j.rewrite(rec); err != nil {
 		return err
@@ -583,6 +586,29 @@ func (o *op) callCtx(ctx context.Context) (context.Context, context.CancelFunc) 
 		return context.WithTimeout(ctx, t)
 	}
 	return ctx, func() {}
+}
+
+// checkPolicies refuses, before anything is recorded, a Snapshot deletion
+// policy on a top-level resource whose type cannot snapshot (the walk
+// checks nested ones).
+func (e *Embedded) checkPolicies(st *hot.Stack) error {
+	for _, d := range st.Resources {
+		if d.DeletionPolicy != "Snapshot" {
+			continue
+		}
+		typName, err := st.Env.Registry.Resolve(d.Name, d.Type)
+		if err != nil {
+			return err
+		}
+		var rt ResourceType
+		if !hot.IsTemplatePath(typName) {
+			rt, _ = e.types.Lookup(typName)
+		}
+		if err := checkDeletionPolicy(typName, rt, d.DeletionPolicy); err != nil {
+			return &hot.Error{File: st.Template.File, Line: d.Line, Path: "resources." + d.Name + ".deletion_policy", Err: err}
+		}
+	}
+	return nil
 }
 
 // checkImmutable refuses an update that changes an immutable parameter.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 )
 
@@ -24,15 +25,16 @@ type SimCloud struct {
 	// Dir, when set, keeps servers and the create-call log on disk.
 	Dir string
 
-	mu      sync.Mutex
-	servers map[string]map[string]any
-	calls   map[string]int
-	next    int
+	mu        sync.Mutex
+	servers   map[string]map[string]any
+	calls     map[string]int
+	snapshots map[string]int
+	next      int
 }
 
 // NewSimCloud returns an empty in-memory (dir "") or on-disk cloud.
 func NewSimCloud(dir string) (*SimCloud, error) {
-	c := &SimCloud{Dir: dir, servers: map[string]map[string]any{}, calls: map[string]int{}}
+	c := &SimCloud{Dir: dir, servers: map[string]map[string]any{}, calls: map[string]int{}, snapshots: map[string]int{}}
 	if dir != "" {
 		if err := os.MkdirAll(filepath.Join(dir, "servers"), 0o755); err != nil {
 			return nil, fmt.Errorf("sim cloud: %w", err)
@@ -71,6 +73,31 @@ func (c *SimCloud) CreateCalls() (map[string]int, error) {
 		if ch == '\n' {
 			out[string(b[start:i])]++
 			start = i + 1
+		}
+	}
+	return out, nil
+}
+
+// Snapshots returns the keys of the servers snapshotted (the Snapshot
+// deletion policy) and how many times each was, read back from disk when
+// the cloud has a Dir.
+func (c *SimCloud) Snapshots() (map[string]int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]int{}
+	if c.Dir == "" {
+		for k, v := range c.snapshots {
+			out[k] = v
+		}
+		return out, nil
+	}
+	b, err := os.ReadFile(filepath.Join(c.Dir, "snapshots.log"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	for _, k := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if k != "" {
+			out[k]++
 		}
 	}
 	return out, nil
@@ -226,4 +253,31 @@ func (t simServer) Check(_ context.Context, r *Request) (*State, error) {
 		return nil, ErrNotFound
 	}
 	return simState(s), nil
+}
+
+// Snapshot keeps an image of the server before the engine deletes it (the
+// Snapshot deletion policy); a server that is gone is not snapshotted.
+func (t simServer) Snapshot(ctx context.Context, r *Request) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c := t.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.get(r.Key); !ok {
+		return nil
+	}
+	c.snapshots[r.Key]++
+	if c.Dir == "" {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(c.Dir, "snapshots.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(r.Key + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -79,6 +79,19 @@ type ResourceType interface {
 	Check(ctx context.Context, req *Request) (*State, error)
 }
 
+// Snapshotter is implemented by plug-ins that support the Snapshot
+// deletion policy (Heat's handle_snapshot_delete: a server kept as an
+// image, a volume as a backup). When a resource whose deletion_policy is
+// Snapshot is deleted (with its stack, by a scale-in or after a
+// replacement), the engine calls Snapshot and then Delete. Snapshot must
+// be idempotent on req.Key: after a crash between the two calls it is
+// called again. A template naming the Snapshot policy on a type whose
+// plug-in is no Snapshotter fails validation, as in Heat:
+// `"Snapshot" deletion policy not supported`.
+type Snapshotter interface {
+	Snapshot(ctx context.Context, req *Request) error
+}
+
 // Schema describes a type's properties and attributes.
 type Schema struct {
 	Properties map[string]*Property
