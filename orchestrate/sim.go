@@ -54,53 +54,53 @@ func (c *SimCloud) file(key string) string {
 // CreateCalls returns how many times Create was called for each key
 // (read back from disk when the cloud has a Dir).
 func (c *SimCloud) CreateCalls() (map[string]int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.Dir == "" {
-		out := make(map[string]int, len(c.calls))
-		for k, v := range c.calls {
-			out[k] = v
-		}
-		return out, nil
-	}
-	b, err := os.ReadFile(filepath.Join(c.Dir, "create-calls.log"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	out := map[string]int{}
-	start := 0
-	for i, ch := range b {
-		if ch == '\n' {
-			out[string(b[start:i])]++
-			start = i + 1
-		}
-	}
-	return out, nil
+	return c.counts(c.calls, "create-calls.log")
 }
 
 // Snapshots returns the keys of the servers snapshotted (the Snapshot
 // deletion policy) and how many times each was, read back from disk when
 // the cloud has a Dir.
 func (c *SimCloud) Snapshots() (map[string]int, error) {
+	return c.counts(c.snapshots, "snapshots.log")
+}
+
+// counts copies mem, or (with a Dir) counts the keys logged in file.
+func (c *SimCloud) counts(mem map[string]int, file string) (map[string]int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]int{}
 	if c.Dir == "" {
-		for k, v := range c.snapshots {
+		for k, v := range mem {
 			out[k] = v
 		}
 		return out, nil
 	}
-	b, err := os.ReadFile(filepath.Join(c.Dir, "snapshots.log"))
+	b, err := os.ReadFile(filepath.Join(c.Dir, file))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	for _, k := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if k != "" {
-			out[k]++
+	for _, k := range strings.SplitAfter(string(b), "\n") {
+		if strings.HasSuffix(k, "\n") {
+			out[strings.TrimSuffix(k, "\n")]++
 		}
 	}
 	return out, nil
+}
+
+// logKey appends key to file (with a Dir); c.mu is held.
+func (c *SimCloud) logKey(file, key string) error {
+	if c.Dir == "" {
+		return nil
+	}
+	f, err := os.OpenFile(filepath.Join(c.Dir, file), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(key + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Servers returns the number of servers that exist.
@@ -180,18 +180,8 @@ func (t simServer) Create(ctx context.Context, r *Request) (*State, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls[r.Key]++
-	if c.Dir != "" {
-		f, err := os.OpenFile(filepath.Join(c.Dir, "create-calls.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			return nil, err
-		}
-		_, err = f.WriteString(r.Key + "\n")
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := c.logKey("create-calls.log", r.Key); err != nil {
+		return nil, err
 	}
 	if s, ok := c.get(r.Key); ok {
 		return simState(s), nil
@@ -268,16 +258,5 @@ func (t simServer) Snapshot(ctx context.Context, r *Request) error {
 		return nil
 	}
 	c.snapshots[r.Key]++
-	if c.Dir == "" {
-		return nil
-	}
-	f, err := os.OpenFile(filepath.Join(c.Dir, "snapshots.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(r.Key + "\n")
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return c.logKey("snapshots.log", r.Key)
 }
