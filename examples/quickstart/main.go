@@ -137,6 +137,49 @@ func (p *progress) printf(format string, args ...any) {
 	fmt.Fprintf(p.w, "%7.2fs "+format+"\n", append([]any{time.Since(p.start).Seconds()}, args...)...)
 }
 
+// rolling follows a stack's servers through an update: a server is out
+// of service from its deletion to its replacement's creation.
+type rolling struct {
+	mu       sync.Mutex
+	stack    string
+	out      map[string]bool
+	most     int
+	replaced int
+}
+
+func (r *rolling) reset(stack string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stack, r.out, r.most, r.replaced = stack, map[string]bool{}, 0, 0
+}
+
+func (r *rolling) event(ev orchestrate.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ev.StackName != r.stack || ev.ResourceType != tripleo.TypeServer {
+		return
+	}
+	switch {
+	case ev.Action == orchestrate.ActionDelete && ev.Status == orchestrate.StatusInProgress:
+		r.out[ev.ResourceName] = true
+		r.replaced++
+	case ev.Action == orchestrate.ActionCreate && ev.Status == orchestrate.StatusComplete:
+		delete(r.out, ev.ResourceName)
+	}
+	r.most = max(r.most, len(r.out))
+}
+
+// check checks that servers were replaced, at most batch at a time.
+func (r *rolling) check(servers, batch int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.replaced != servers || r.most > batch || len(r.out) != 0 {
+		return fmt.Errorf("%d servers replaced (want %d), at most %d out of service at once (want %d), %d still out",
+			r.replaced, servers, r.most, batch, len(r.out))
+	}
+	return nil
+}
+
 // The toy service's parameters, which step 5 finds in every node's
 // rendered configuration.
 const (
@@ -225,6 +268,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer imgMu.Unlock()
 		return versions[digest]
 	}
+	roll := &rolling{}
 	agents, err := newNodeAgents(ctx, nil, tripleo.OvercloudStack, dir+"/nodes", release, out)
 	if err != nil {
 		return err
@@ -242,6 +286,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				out.printf("stack %s: %s %s", ev.StackName, ev.ResourceName, ev.State())
 			}
 			agents.event(ev)
+			roll.event(ev)
 		}},
 	})
 	if err != nil {
@@ -335,7 +380,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
-		check("%d overcloud nodes rendered /etc/toy/toy.conf from the stack's parameters (greeting %q, workers %s), ran the phase scripts and signalled their deployment", len(placed), toyGreeting, toyWorkers)
+		n, err := checkSignalled(ctx, cloud, tripleo.OvercloudStack, len(placed))
+		if err != nil {
+			return err
+		}
+		check("%d overcloud nodes rendered /etc/toy/toy.conf from the stack's parameters (greeting %q, workers %s) and ran the phase scripts; their %d deployments were signalled", len(placed), toyGreeting, toyWorkers, n)
 		return nil
 	}); err != nil {
 		return err
@@ -343,6 +392,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	// 6. Roll forward, then back.
 	if err := step("6a. update the overcloud to image v2 (rolling, 1 node at a time)", func() error {
+		roll.reset(tripleo.OvercloudStack)
 		if _, err := cloud.Update(ctx, tripleo.OvercloudStack, &tripleo.UpdateOptions{Image: "toy-overcloud:v2"}); err != nil {
 			return err
 		}
@@ -355,12 +405,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return err
 			}
 		}
+		if err := roll.check(len(placed), 1); err != nil {
+			return err
+		}
 		check("%d overcloud nodes run v2, their servers replaced one at a time", len(placed))
 		return nil
 	}); err != nil {
 		return err
 	}
 	if err := step("6b. roll the overcloud back to image v1", func() error {
+		roll.reset(tripleo.OvercloudStack)
 		if _, err := cloud.Rollback(ctx, tripleo.OvercloudStack, nil); err != nil {
 			return err
 		}
@@ -380,7 +434,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("node %s booted %v, want v1 v2 v1", node, got)
 			}
 		}
-		check("%d overcloud nodes run v1 again; /var/lib/toy/first-boot (written by v1) survived the update and the rollback", len(placed))
+		if err := roll.check(len(placed), 1); err != nil {
+			return err
+		}
+		check("%d overcloud nodes run v1 again, one server at a time; /var/lib/toy/first-boot (written by v1) survived the update and the rollback", len(placed))
 		return nil
 	}); err != nil {
 		return err
@@ -408,6 +465,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		out.printf("node %s: %s replaced by %s on %s", victim, rec.Resource, rec.Replacement, rec.NewNode)
 		if err := checkNode(agents, rec.NewNode, "v1"); err != nil {
+			return err
+		}
+		placed, err := stackNodes(ctx, cloud, tripleo.OvercloudStack)
+		if err != nil {
+			return err
+		}
+		if _, err := checkSignalled(ctx, cloud, tripleo.OvercloudStack, len(placed)); err != nil {
 			return err
 		}
 		check("%s (BMC unreachable) is in maintenance; its server came back as %s on spare %s, configured and signalled", victim, rec.Replacement, rec.NewNode)
@@ -483,10 +547,35 @@ func checkNode(a *nodeAgents, node, v string) error {
 	if _, err := read("var/lib/toy/first-boot"); err != nil {
 		return err
 	}
-	if a.signals(node) == 0 {
-		return fmt.Errorf("node %s: no deployment signalled", node)
-	}
 	return nil
+}
+
+// checkSignalled checks that every deployment of the stack completed,
+// which the engine does only on its server's signal, and that there is one
+// per server; it returns how many there are.
+func checkSignalled(ctx context.Context, cloud *tripleo.Cloud, stack string, servers int) (int, error) {
+	e, err := cloud.Stack(ctx, stack)
+	if err != nil {
+		return 0, err
+	}
+	info, err := e.Show(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range info.Resources {
+		if r.Type != orchestrate.TypeStructuredDeployment {
+			continue
+		}
+		if r.Status != orchestrate.StatusComplete {
+			return 0, fmt.Errorf("deployment %s: %s_%s: %s", r.Name, r.Action, r.Status, r.Reason)
+		}
+		n++
+	}
+	if n != servers {
+		return 0, fmt.Errorf("%d deployments complete for %d servers", n, servers)
+	}
+	return n, nil
 }
 
 // probe reads node's power state over its BMC with a short deadline, as a
