@@ -227,7 +227,13 @@ func (o *op) converge1(ctx context.Context, s *spec, typName string, rt Resource
 	want := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md, Requires: s.requires,
 		Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
 	if cur == nil {
-		return o.create(ctx, rt, want, 1, "")
+		if err := o.pause(ctx, s.id, typName, nil, "pre-create"); err != nil {
+			return err
+		}
+		if err := o.create(ctx, rt, want, 1, ""); err != nil {
+			return err
+		}
+		return o.pause(ctx, s.id, typName, o.current(s.id), "post-create")
 	}
 	if cur.Status == StatusInProgress {
 		// Interrupted by a crash: find out what exists.
@@ -276,10 +282,19 @@ func (o *op) converge1(ctx context.Context, s *spec, typName string, rt Resource
 			inPlace = false
 		}
 	}
-	if !inPlace {
-		return o.replace(ctx, rt, cur, want)
+	if err := o.pause(ctx, s.id, typName, cur, "pre-update"); err != nil {
+		return err
 	}
-	return o.update(ctx, rt, cur, want)
+	var err error
+	if inPlace {
+		err = o.update(ctx, rt, cur, want)
+	} else {
+		err = o.replace(ctx, rt, cur, want)
+	}
+	if err != nil {
+		return err
+	}
+	return o.pause(ctx, s.id, typName, o.current(s.id), "post-update")
 }
 
 func changedKeys(a, b map[string]any) []string {
@@ -457,7 +472,7 @@ func (o *op) deleteAll(ctx context.Context, ids []string, all bool) []error {
 	return walk(ctx, list, o.e.parallelism())
 }
 
-func (o *op) deleteRes(ctx context.Context, r *resState) error {
+func (o *op) deleteRes(ctx context.Context, r *resState) (err error) {
 	if r.DeletionPolicy == "Retain" {
 		if err := o.e.j.append(&record{T: "del", ID: r.Name}); err != nil {
 			return err
@@ -473,6 +488,16 @@ func (o *op) deleteRes(ctx context.Context, r *resState) error {
 		}
 		o.resEvent(r, ActionDelete, StatusComplete, "state changed")
 		return nil
+	}
+	if !r.Retired && (!engineRun(r.Type) || isDeployment(r.Type)) {
+		if err := o.pause(ctx, r.Name, r.Type, r, "pre-delete"); err != nil {
+			return err
+		}
+		defer func() {
+			if err == nil {
+				err = o.pause(ctx, r.Name, r.Type, r, "post-delete")
+			}
+		}()
 	}
 	if isDeployment(r.Type) {
 		return o.deleteDeployment(ctx, r)

@@ -97,10 +97,16 @@ func (o *op) deployment(ctx context.Context, s *spec, typName string, props map[
 	}
 	resuming := cur != nil && cur.Status == StatusInProgress && hot.Equal(cur.Properties, props)
 	r, action := o.ownState(s, cur, typName, props, md)
+	hook := "-" + strings.ToLower(string(action))
 	if resuming {
 		r = cur
+	} else if err := o.pause(ctx, s.id, typName, cur, "pre"+hook); err != nil {
+		return err
 	}
-	return o.deployAction(ctx, r, typName, props, action, resuming)
+	if err := o.deployAction(ctx, r, typName, props, action, resuming); err != nil {
+		return err
+	}
+	return o.pause(ctx, s.id, typName, o.current(s.id), "post"+hook)
 }
 
 // deployAction runs action on deployment r: when its actions include it,

@@ -95,6 +95,21 @@
 // after its signal, as in Heat; without DELETE it just leaves the
 // metadata.
 //
+// # Registry hooks
+//
+// An environment's resource_registry may set hooks on resources
+// (`resources: {server: {hooks: [pre-create, pre-update]}}`; a nested
+// stack's resources under their parent's name, as in Heat: `group: {"*":
+// {deploy: {hooks: pre-update}}}`). Before it is created, updated (or
+// replaced) or deleted, and after, such a resource pauses with Heat's
+// event "CREATE paused until Hook pre-create is cleared" until
+// Embedded.ClearHook, or Signal with {"unset_hook": "pre-create"}, clears
+// it ("Hook pre-create is cleared"); PausedAt lists the paused resources.
+// Hooks apply to the resources of plug-in types and to software
+// deployments; the types the engine expands (groups, chains, template
+// resources, wait conditions) pass through. A pending hook is durable: an
+// operation resumed after a crash waits for it again.
+//
 // # Deletion policies
 //
 // deletion_policy Retain forgets the resource without deleting it.

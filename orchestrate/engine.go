@@ -76,7 +76,8 @@ type Embedded struct {
 	opMu       sync.Mutex
 	srvMu      sync.Mutex // serialises server metadata changes
 	evMu       sync.Mutex
-	events     *eventLog // guarded by evMu
+	events     *eventLog  // guarded by evMu
+	hookMu     sync.Mutex // serialises ClearHook
 	runMu      sync.Mutex
 	update     *running // the update CancelUpdate cancels; guarded by runMu
 	resumed    bool
@@ -408,6 +409,7 @@ type op struct {
 	action Action
 	stack  *hot.Stack
 	hidden []string
+	reg    *hot.Registry // hooks; nil: none
 	// desired collects the resource ids the template wants.
 	mu        sync.Mutex
 	desired   map[string]bool
@@ -435,6 +437,9 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 		cancelled = func() bool { return errors.Is(context.Cause(uctx), errCancelled) }
 	}
 	o := &op{e: e, action: action, desired: map[string]bool{}}
+	e.j.mu.Lock()
+	o.reg = registryOf(e.j.st.Input) // the deployed environments (delete, check)
+	e.j.mu.Unlock()
 	e.stackEvent(action, StatusInProgress, fmt.Sprintf("Stack %s started", action))
 	var errs []error
 	if action == ActionCheck {
@@ -446,7 +451,7 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 		if berr != nil {
 			errs = []error{berr}
 		} else {
-			o.stack, o.hidden = st, st.Hidden()
+			o.stack, o.hidden, o.reg = st, st.Hidden(), &st.Env.Registry
 			errs = o.converge(ctx)
 			if len(errs) == 0 {
 				errs = o.deleteAll(ctx, o.undesired(), false)

@@ -62,7 +62,16 @@ type stackState struct {
 	Op        *opInfo                `json:"op,omitempty"`    // the operation in progress
 	Resources map[string]*resState   `json:"resources"`
 	Servers   map[string]*serverMeta `json:"servers,omitempty"` // software deployment metadata by server
+	Hooks     map[string]*hookState  `json:"hooks,omitempty"`   // registry hooks of the operation by resource
 	Updated   time.Time              `json:"updated"`
+}
+
+// hookState is a resource's registry hooks in the running operation: the
+// one it is paused at and the ones already cleared.
+type hookState struct {
+	Type    string   `json:"type"`
+	Pending string   `json:"pending,omitempty"`
+	Cleared []string `json:"cleared,omitempty"`
 }
 
 type resState struct {
@@ -100,6 +109,8 @@ type record struct {
 	Reason string         `json:"reason,omitempty"`
 	Signal map[string]any `json:"signal,omitempty"` // sig
 	Meta   *serverMeta    `json:"meta,omitempty"`   // md
+	Hook   string         `json:"hook,omitempty"`   // hook, unhook
+	Type   string         `json:"type,omitempty"`   // hook: the resource's type
 	Time   time.Time      `json:"time"`
 }
 
@@ -112,6 +123,7 @@ func (st *stackState) apply(r *record) {
 		}
 	case "begin":
 		st.Op = r.Op
+		st.Hooks = nil
 		st.Action, st.Status, st.Reason = r.Op.Action, StatusInProgress, ""
 		if r.Name != "" {
 			st.Name = r.Name
@@ -123,6 +135,20 @@ func (st *stackState) apply(r *record) {
 		st.Resources[r.ID] = r.Res
 	case "del":
 		delete(st.Resources, r.ID)
+	case "hook":
+		if st.Hooks == nil {
+			st.Hooks = map[string]*hookState{}
+		}
+		h := &hookState{Type: r.Type, Pending: r.Hook}
+		if cur := st.Hooks[r.ID]; cur != nil {
+			h.Cleared = cur.Cleared
+		}
+		st.Hooks[r.ID] = h
+	case "unhook":
+		// Copy on write, like every state change readers may hold.
+		if cur := st.Hooks[r.ID]; cur != nil && cur.Pending == r.Hook {
+			st.Hooks[r.ID] = &hookState{Type: cur.Type, Cleared: append(append([]string{}, cur.Cleared...), r.Hook)}
+		}
 	case "md":
 		if st.Servers == nil {
 			st.Servers = map[string]*serverMeta{}
@@ -169,7 +195,8 @@ type journal struct {
 
 	mu sync.Mutex // guards st, seq, buf, err, changed
 	st *stackState
-	// changed is closed and replaced whenever a signal is recorded.
+	// changed is closed and replaced whenever a signal is recorded or a
+	// hook cleared.
 	changed chan struct{}
 	seq     uint64
 	buf     []byte
@@ -244,7 +271,8 @@ func decodeRecord(line []byte) (*record, error) {
 	switch {
 	case r.T == "snap" && r.Snap != nil, r.T == "begin" && r.Op != nil,
 		r.T == "res" && r.Res != nil && r.ID != "", r.T == "del" && r.ID != "", r.T == "end",
-		r.T == "sig" && r.ID != "" && r.Signal != nil, r.T == "md" && r.ID != "" && r.Meta != nil:
+		r.T == "sig" && r.ID != "" && r.Signal != nil, r.T == "md" && r.ID != "" && r.Meta != nil,
+		(r.T == "hook" || r.T == "unhook") && r.ID != "" && r.Hook != "":
 	default:
 		return nil, fmt.Errorf("malformed %q record", r.T)
 	}
@@ -359,7 +387,7 @@ func (j *journal) append(r *record) error {
 	j.buf = buf
 	j.seq = r.Seq
 	j.st.apply(r)
-	if r.T == "sig" {
+	if r.T == "sig" || r.T == "unhook" {
 		if j.changed != nil {
 			close(j.changed)
 		}

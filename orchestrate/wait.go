@@ -74,10 +74,15 @@ var ErrSignal = errors.New("signal refused")
 // the stack, e.g. "handle" or "group/0/handle"), durably, and wakes what
 // waits for it. The body follows Heat's wait condition signal: status
 // (SUCCESS, the default, or FAILURE), reason, data and id (default: the
-// signal's number). It may be called while an operation runs.
+// signal's number). It may be called while an operation runs. A body
+// {"unset_hook": HOOK} clears a registry hook instead (ClearHook), for any
+// resource.
 func (e *Embedded) Signal(ctx context.Context, resource string, body map[string]any) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if h, ok := body["unset_hook"]; ok {
+		return e.ClearHook(ctx, resource, fmt.Sprint(h))
 	}
 	e.j.mu.Lock()
 	r := e.j.st.Resources[resource]

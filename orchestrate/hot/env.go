@@ -22,12 +22,62 @@ type Registry struct {
 	Types map[string]string
 	// Resources scopes mappings to resources by name or name glob.
 	Resources map[string]map[string]string
+	// Hooks maps a resource pattern to its hooks (pre-create,
+	// pre-update, pre-delete, post-create, post-update, post-delete). A
+	// pattern is a path of name globs, "/" between a template resource
+	// (or group) and a resource of its nested stack: "server",
+	// "*_server", "group/*/UpdateDeployment".
+	Hooks map[string][]string
+}
+
+// HookTypes are the hooks a resource_registry may set on resources, in
+// Heat's order.
+var HookTypes = []string{"pre-create", "pre-update", "pre-delete", "post-create", "post-update", "post-delete"}
+
+// ValidHook reports whether name is one of HookTypes.
+func ValidHook(name string) bool {
+	for _, h := range HookTypes {
+		if h == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Hooked reports whether the registry sets hook on the resource whose
+// path in the flattened stack is resource ("server", "group/0/deploy"):
+// a pattern matches when it has as many "/"-separated names and each
+// name glob matches.
+func (r *Registry) Hooked(resource, hook string) bool {
+	parts := strings.Split(resource, "/")
+	for pattern, hooks := range r.Hooks {
+		found := false
+		for _, h := range hooks {
+			found = found || h == hook
+		}
+		if !found {
+			continue
+		}
+		ps := strings.Split(pattern, "/")
+		if len(ps) != len(parts) {
+			continue
+		}
+		match := true
+		for i := range ps {
+			match = match && globMatch(ps[i], parts[i])
+		}
+		if match {
+			return true
+		}
+	}
+	return false
 }
 
 // NewEnvironment returns an empty environment.
 func NewEnvironment() *Environment {
 	return &Environment{Parameters: map[string]any{}, ParameterDefaults: map[string]any{},
-		Registry: Registry{Types: map[string]string{}, Resources: map[string]map[string]string{}}}
+		Registry: Registry{Types: map[string]string{}, Resources: map[string]map[string]string{},
+			Hooks: map[string][]string{}}}
 }
 
 // ParseEnvironment decodes an environment document. Relative template
@@ -77,20 +127,9 @@ func ParseEnvironment(file string, data []byte) (*Environment, error) {
 						return nil, bad(k+".resources", "%w: must be a mapping", ErrInvalid)
 					}
 					for name, spec := range rm {
-						sm, ok := spec.(map[string]any)
-						if !ok {
-							return nil, bad(k+".resources."+name, "%w: must be a mapping", ErrInvalid)
-						}
-						scoped := map[string]string{}
-						for typ, target := range sm {
-							if typ == "hooks" || typ == "restricted_actions" {
-								continue
-							}
-							s, ok := target.(string)
-							if !ok {
-								return nil, bad(k+".resources."+name+"."+typ, "%w: must be a string", ErrInvalid)
-							}
-							scoped[typ] = relTarget(dir, s)
+						scoped, err := parseScope(env, file, dir, k+".resources."+name, name, spec)
+						if err != nil {
+							return nil, err
 						}
 						env.Registry.Resources[name] = scoped
 					}
@@ -109,6 +148,63 @@ func ParseEnvironment(file string, data []byte) (*Environment, error) {
 		}
 	}
 	return env, nil
+}
+
+// parseScope reads a resource_registry.resources entry for the resource
+// pattern at pattern: its type mappings (returned), its hooks, and the
+// entries for the resources of its nested stack (maps; hooks only).
+func parseScope(env *Environment, file, dir, where, pattern string, spec any) (map[string]string, error) {
+	bad := func(p string, format string, args ...any) error {
+		return &Error{File: file, Path: p, Err: fmt.Errorf(format, args...)}
+	}
+	sm, ok := spec.(map[string]any)
+	if !ok {
+		return nil, bad(where, "%w: must be a mapping", ErrInvalid)
+	}
+	scoped := map[string]string{}
+	for _, typ := range sortedKeys(sm) {
+		target := sm[typ]
+		switch {
+		case typ == "hooks":
+			var hooks []string
+			switch h := target.(type) {
+			case string:
+				hooks = []string{h}
+			case []any:
+				for _, x := range h {
+					s, _ := x.(string)
+					hooks = append(hooks, s)
+				}
+			case nil:
+			default:
+				return nil, bad(where+".hooks", "%w: must be a hook name or a list of them", ErrInvalid)
+			}
+			for _, h := range hooks {
+				if !ValidHook(h) {
+					return nil, bad(where+".hooks", "%w: invalid hook type %q (one of %s)", ErrInvalid, h, strings.Join(HookTypes, ", "))
+				}
+			}
+			env.Registry.Hooks[pattern] = hooks
+		case typ == "restricted_actions":
+		default:
+			if _, nested := target.(map[string]any); nested {
+				inner, err := parseScope(env, file, dir, where+"."+typ, pattern+"/"+typ, target)
+				if err != nil {
+					return nil, err
+				}
+				if len(inner) > 0 {
+					return nil, bad(where+"."+typ, "%w: type mappings for the resources of a nested stack are not supported (hooks are)", ErrInvalid)
+				}
+				continue
+			}
+			s, ok := target.(string)
+			if !ok {
+				return nil, bad(where+"."+typ, "%w: must be a string", ErrInvalid)
+			}
+			scoped[typ] = relTarget(dir, s)
+		}
+	}
+	return scoped, nil
 }
 
 // IsTemplatePath reports whether a registry target names a template file
@@ -145,6 +241,9 @@ func Merge(envs ...*Environment) *Environment {
 		}
 		for k, v := range e.Registry.Types {
 			out.Registry.Types[k] = v
+		}
+		for k, v := range e.Registry.Hooks {
+			out.Registry.Hooks[k] = append([]string(nil), v...)
 		}
 		for name, m := range e.Registry.Resources {
 			dst := out.Registry.Resources[name]

@@ -1,0 +1,103 @@
+package orchestrate
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const hookTemplate = `heat_template_version: rocky
+parameters:
+  flavor: {type: string, default: small}
+resources:
+  server: {type: Sim::Server, properties: {image: img, flavor: {get_param: flavor}}}
+  label: {type: OS::Heat::Value, properties: {value: {get_attr: [server, name]}}}
+`
+
+const hookEnv = `resource_registry:
+  resources:
+    server: {hooks: [pre-create, pre-update, pre-delete]}
+`
+
+// TestRegistryHooks: a resource named by a resource_registry hook pauses
+// with Heat's reason until the hook is cleared by ClearHook or by a signal
+// {"unset_hook": HOOK}.
+func TestRegistryHooks(t *testing.T) {
+	h := newHarness(t)
+	paused := make(chan string, 8)
+	e, err := Open(t.Context(), filepath.Join(h.dir, "h.state"), &Options{Types: h.types,
+		Events: func(ev Event) {
+			if strings.Contains(ev.StatusReason, "paused until Hook") {
+				paused <- ev.ResourceName + " " + ev.State() + " " + ev.StatusReason
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := t.Context()
+	in := func(flavor string) *Input {
+		return &Input{TemplateFile: "h.yaml", Template: hookTemplate, Params: map[string]string{"flavor": flavor},
+			Environments: []File{{Name: "hooks.yaml", Data: hookEnv}}}
+	}
+	done := make(chan error, 1)
+
+	go func() { done <- e.Create(ctx, "h", in("small")) }()
+	if got := <-paused; got != "server INIT_COMPLETE CREATE paused until Hook pre-create is cleared" {
+		t.Errorf("pre-create: %q", got)
+	}
+	if p := e.PausedAt(); len(p) != 1 || p["server"] != "pre-create" || h.cloud.Servers() != 0 {
+		t.Errorf("paused at %v with %d servers", p, h.cloud.Servers())
+	}
+	if err := e.ClearHook(ctx, "server", "pre-update"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("clearing a hook that is not set: %v", err)
+	}
+	if err := e.ClearHook(ctx, "server", "pre-launch"); !errors.Is(err, ErrInvalid) {
+		t.Errorf("clearing an unknown hook: %v", err)
+	}
+	if err := e.Signal(ctx, "server", map[string]any{"unset_hook": "pre-create"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	go func() { done <- e.Update(ctx, in("large")) }()
+	if got := <-paused; got != "server CREATE_COMPLETE UPDATE paused until Hook pre-update is cleared" {
+		t.Errorf("pre-update: %q", got)
+	}
+	if err := e.ClearHook(ctx, "server", "pre-update"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+
+	go func() { done <- e.Delete(ctx) }()
+	if got := <-paused; got != "server UPDATE_COMPLETE DELETE paused until Hook pre-delete is cleared" {
+		t.Errorf("pre-delete: %q", got)
+	}
+	if h.cloud.Servers() != 1 {
+		t.Errorf("the server went before its hook was cleared")
+	}
+	if err := e.ClearHook(ctx, "server", "pre-delete"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(e.PausedAt()) != 0 || h.cloud.Servers() != 0 {
+		t.Errorf("after delete: paused %v, %d servers", e.PausedAt(), h.cloud.Servers())
+	}
+	evs, _ := e.Events(ctx, &EventQuery{Resource: "server"})
+	var got []string
+	for _, ev := range evs[:4] {
+		got = append(got, ev.State()+" "+ev.StatusReason)
+	}
+	want := []string{"INIT_COMPLETE CREATE paused until Hook pre-create is cleared", "INIT_COMPLETE Hook pre-create is cleared",
+		"CREATE_IN_PROGRESS state changed", "CREATE_COMPLETE state changed"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("server's first events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
