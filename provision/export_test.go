@@ -13,3 +13,11 @@ func RoundTripInventory(data []byte) ([]byte, error) {
 	}
 	return encodeInventory(nodes)
 }
+
+// QueuedChanges returns how many changes wait for the inventory's
+// in-flight write.
+func QueuedChanges(f *FileInventory) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.waiters)
+}

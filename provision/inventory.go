@@ -45,13 +45,21 @@ type FileInventoryOptions struct {
 // through a temporary file that is fsynced, renamed over the old one, and
 // whose directory is fsynced. A crash at any point leaves either the old or
 // the new content, never a mix; a failed write changes nothing in memory.
+// Concurrent changes share writes (group commit), so deploying hundreds
+// of nodes at once does not rewrite the file once per state change.
 type FileInventory struct {
 	path string
 	log  *slog.Logger
 	now  func() time.Time
 
 	mu    sync.Mutex
-	nodes map[string]*Node
+	nodes map[string]*Node // as on disk
+	// Group commit (see change): pending is nodes plus the queued
+	// changes (nil when none), waiters the queued changes, writing is set
+	// while one of them writes.
+	pending map[string]*Node
+	waiters []chan commitResult
+	writing bool
 }
 
 // fileFormat is the file's JSON form.
@@ -206,22 +214,82 @@ func (f *FileInventory) Delete(ctx context.Context, name string) error {
 }
 
 // change applies mutate to a copy of the nodes, writes the copy, and only
-// then makes it current.
+// then makes it current. Changes that arrive while a write is in flight
+// are applied in memory on top of each other and written together by the
+// next write (group commit): n concurrent changes cost a few file writes,
+// not n. Each returns once the write holding it is durable. If a write
+// fails, its changes and every change queued on top of them fail and are
+// forgotten. Once queued, a change is written even if ctx ends.
 func (f *FileInventory) change(ctx context.Context, mutate func(map[string]*Node) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	next := maps.Clone(f.nodes)
+	base := f.pending
+	if base == nil {
+		base = f.nodes
+	}
+	next := maps.Clone(base)
 	if err := mutate(next); err != nil {
+		f.mu.Unlock()
 		return err
 	}
-	if err := f.write(next); err != nil {
-		return fmt.Errorf("provision: inventory %s: %w", f.path, err)
+	f.pending = next
+	done := make(chan commitResult, 1)
+	f.waiters = append(f.waiters, done)
+	if f.writing {
+		f.mu.Unlock()
+		if r := <-done; !r.lead {
+			return r.err
+		}
+		f.mu.Lock()
 	}
-	f.nodes = next
-	return nil
+	f.writing = true
+	return f.writeBatch(done)
+}
+
+// commitResult tells a queued change its outcome, or that it is now the
+// one to write the queue (lead).
+type commitResult struct {
+	err  error
+	lead bool
+}
+
+// writeBatch writes the pending nodes for every queued change, tells each
+// its outcome, and hands the writing over to the first change queued
+// meanwhile. It is called with f.mu held and releases it; it returns the
+// outcome of the caller's change (own).
+func (f *FileInventory) writeBatch(own chan commitResult) error {
+	snap, batch := f.pending, f.waiters
+	f.waiters = nil
+	f.mu.Unlock()
+	err := f.write(snap)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("provision: inventory %s: %w", f.path, err)
+		batch = append(batch, f.waiters...)
+		f.waiters, f.pending = nil, nil
+	} else {
+		f.nodes = snap
+		if len(f.waiters) == 0 {
+			f.pending = nil
+		}
+	}
+	var mine error
+	for _, w := range batch {
+		if w == own {
+			mine = err
+		} else {
+			w <- commitResult{err: err}
+		}
+	}
+	if len(f.waiters) > 0 {
+		f.waiters[0] <- commitResult{lead: true}
+	} else {
+		f.writing = false
+	}
+	return mine
 }
 
 func encodeInventory(nodes map[string]*Node) ([]byte, error) {
