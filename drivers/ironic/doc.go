@@ -16,9 +16,9 @@
 // # The same methods as the embedded provisioner
 //
 // [Provisioner] has Enroll, Manage, Inspect, Provide, Deploy, Undeploy and
-// Power with the embedded provisioner's signatures, so an interface the
-// caller declares covers both and a program moves from one to the other
-// by changing its constructor. Beside them: Get, List, Delete,
+// Power with the embedded provisioner's signatures: both implement
+// [provision.Lifecycle], and a program moves from one to the other by
+// changing its constructor. Beside them: Get, List, Delete,
 // SetBootDevice, BootDevice, Rebuild and WaitProvisionState.
 //
 // A node's BMC address becomes Ironic's hardware type and driver_info:

@@ -49,11 +49,13 @@ type Options struct {
 	OnTransition func(node string, from, to provision.ProvisionState)
 }
 
+var _ provision.Lifecycle = (*Provisioner)(nil)
+
 // Provisioner drives nodes through their lifecycle on a real OpenStack
-// Ironic. Its methods have the same names, arguments and results as
-// [provision.Provisioner]'s, so one interface declared by the caller
-// covers both. It is safe for concurrent use; Ironic itself serialises
-// operations on one node (a busy node answers 409, returned as
+// Ironic. It implements [provision.Lifecycle] as the embedded
+// [provision.Provisioner] does, so a program written against that
+// interface moves to Ironic by changing its constructor. It is safe for
+// concurrent use; Ironic itself serialises operations on one node (a busy node answers 409, returned as
 // provision.ErrLocked).
 type Provisioner struct {
 	c   *gophercloud.ServiceClient

@@ -1,7 +1,6 @@
 package ironic_test
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -12,30 +11,12 @@ import (
 	"github.com/tripleo-go/tripleo/provision"
 )
 
-// lifecycle is what a program written against the embedded provisioner
-// uses; both provisioners implement it, so switching is one constructor.
-type lifecycle interface {
-	Enroll(ctx context.Context, n *provision.Node) (*provision.Node, error)
-	Manage(ctx context.Context, name string) (*provision.Node, error)
-	Inspect(ctx context.Context, name string) (*provision.Node, error)
-	Provide(ctx context.Context, name string) (*provision.Node, error)
-	Deploy(ctx context.Context, name string, steps ...provision.DeployStep) (*provision.Node, error)
-	Undeploy(ctx context.Context, name string) (*provision.Node, error)
-	Power(ctx context.Context, name string, action provision.PowerAction) (*provision.Node, error)
-	Close() error
-}
-
-var (
-	_ lifecycle = (*provision.Provisioner)(nil)
-	_ lifecycle = (*ironic.Provisioner)(nil)
-)
-
 // runLifecycle is one scenario with the same expectations for every
 // provisioner: enroll → manageable, inspect → manageable with an
 // inventory, provide → available, power on and off, deploy → active,
 // deploy again (rebuild) → active, undeploy → available, and the
 // refusals the state machine makes on the way.
-func runLifecycle(t *testing.T, p lifecycle, n *provision.Node, steps ...provision.DeployStep) {
+func runLifecycle(t *testing.T, p provision.Lifecycle, n *provision.Node, steps ...provision.DeployStep) {
 	c := ctx(t)
 	got, err := p.Enroll(c, n)
 	wantState(t, got, err, provision.StateManageable)
