@@ -55,8 +55,8 @@ var _ provision.Lifecycle = (*Provisioner)(nil)
 // Ironic. It implements [provision.Lifecycle] as the embedded
 // [provision.Provisioner] does, so a program written against that
 // interface moves to Ironic by changing its constructor. It is safe for
-// concurrent use; Ironic itself serialises operations on one node (a busy node answers 409, returned as
-// provision.ErrLocked).
+// concurrent use; Ironic itself serialises operations on one node (a busy
+// node answers 409, returned as provision.ErrLocked).
 type Provisioner struct {
 	c   *gophercloud.ServiceClient
 	o   Options
