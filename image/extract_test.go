@@ -1,0 +1,147 @@
+package image
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tripleo-go/tripleo/internal/peertest"
+)
+
+// ExtractRoot reads back the synthetic image Build wrote (hard links, a
+// 3,000-entry hashed directory, a 255-byte name, a sparse file, setuid,
+// foreign owners, a device node) and gives the tree debugfs sees.
+func TestExtractRoot(t *testing.T) {
+	a := synthArtifact(t)
+	want := maps.Clone(synthContent(t)) // shared: not to be changed
+	root := a.Manifest.Disk.Partitions[1]
+	asRoot := os.Geteuid() == 0
+	dst := filepath.Join(t.TempDir(), "root")
+	res, err := ExtractRoot(t.Context(), a.Path(a.Raw), dst, &ExtractOptions{KeepOwners: asRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Partition.Start != root.Start || res.Partition.Size != root.Size || res.Partition.GUID != root.GUID || res.Partition.Type != root.Type {
+		t.Errorf("partition %+v, manifest says %+v", res.Partition, root)
+	}
+	if !slices.Equal(res.Skipped, []string{"dev/null"}) {
+		t.Errorf("skipped %v, want [dev/null]", res.Skipped)
+	}
+	delete(want, "dev/null")
+	if !asRoot {
+		for p, e := range want {
+			e.uid, e.gid = os.Getuid(), os.Getgid()
+			e.mode &^= unix.S_ISUID | unix.S_ISGID
+			want[p] = e
+		}
+	}
+	got := readStaged(t, dst, nil)
+	compareTrees(t, want, got)
+	if res.HardLinks != 1 {
+		t.Errorf("%d hard links made, want 1", res.HardLinks)
+	}
+	var a1, a2 unix.Stat_t
+	if err := unix.Stat(filepath.Join(dst, "usr/bin/tool"), &a1); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat(filepath.Join(dst, "usr/bin/tool-link"), &a2); err != nil {
+		t.Fatal(err)
+	}
+	if a1.Ino != a2.Ino {
+		t.Error("usr/bin/tool-link is not a hard link to usr/bin/tool")
+	}
+	var sp unix.Stat_t
+	if err := unix.Stat(filepath.Join(dst, "var/lib/sparse.img"), &sp); err != nil {
+		t.Fatal(err)
+	}
+	if sp.Size != 8<<20 || sp.Blocks*512 >= 1<<20 {
+		t.Errorf("sparse.img: %d bytes in %d blocks, want 8 MiB mostly holes", sp.Size, sp.Blocks)
+	}
+	fi, err := os.Stat(filepath.Join(dst, "marker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.ModTime().Unix() != 1600000000 { // synthTree's time, before the epoch
+		t.Errorf("marker mtime %v, want 1600000000", fi.ModTime())
+	}
+
+	// A second extraction replaces the tree as a whole.
+	if err := os.WriteFile(filepath.Join(dst, "stale"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExtractRoot(t.Context(), a.Path(a.Raw), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "stale")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale file survived a new extraction: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".root.*")); len(left) != 0 {
+		t.Errorf("temporary directories left: %v", left)
+	}
+}
+
+// A disk without a GPT, a missing partition name and a corrupt root
+// filesystem are errors that leave the destination untouched.
+func TestExtractRootErrors(t *testing.T) {
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "root")
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dst, "keep"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	blank := filepath.Join(dir, "blank.img")
+	if err := os.WriteFile(blank, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExtractRoot(t.Context(), blank, dst, nil); !errors.Is(err, ErrNoRoot) {
+		t.Errorf("blank disk: %v, want ErrNoRoot", err)
+	}
+	a := synthArtifact(t)
+	if _, err := ExtractRoot(t.Context(), a.Path(a.Raw), dst, &ExtractOptions{Partition: "nope"}); !errors.Is(err, ErrNoRoot) {
+		t.Errorf("missing partition: %v, want ErrNoRoot", err)
+	}
+	// the ESP is FAT, not ext4
+	if _, err := ExtractRoot(t.Context(), a.Path(a.Raw), dst, &ExtractOptions{Partition: "ESP"}); !errors.Is(err, errExt4) {
+		t.Errorf("ESP as root: %v, want an ext4 error", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "keep")); err != nil || string(b) != "x" {
+		t.Errorf("destination changed by a failed extraction: %q %v", b, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".root.*")); len(left) != 0 {
+		t.Errorf("temporary directories left: %v", left)
+	}
+}
+
+// BenchmarkExtractRoot extracts the synthetic image's root (3,000 files
+// in one directory, a sparse file, links) with ExtractRoot and, side by
+// side, with the peer it replaces, debugfs rdump (e2fsprogs).
+func BenchmarkExtractRoot(b *testing.B) {
+	a := synthArtifact(&testing.T{})
+	b.Run("ExtractRoot", func(b *testing.B) {
+		dst := filepath.Join(b.TempDir(), "root")
+		for b.Loop() {
+			if _, err := ExtractRoot(b.Context(), a.Path(a.Raw), dst, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("debugfs-rdump", func(b *testing.B) {
+		debugfs := peertest.Look(b, "debugfs")[0]
+		dev := fmt.Sprintf("%s?offset=%d", a.Path(a.Raw), a.Manifest.Disk.Partitions[1].Start)
+		for b.Loop() {
+			dst := b.TempDir()
+			if out, err := exec.CommandContext(b.Context(), debugfs, "-R", "rdump / "+dst, dev).CombinedOutput(); err != nil {
+				b.Fatalf("%v: %s", err, out)
+			}
+		}
+	})
+}
