@@ -877,6 +877,87 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 	return rec, nil
 }
 
+// ProbeOptions configure Probe. The zero value (or nil) gives the
+// documented defaults.
+type ProbeOptions struct {
+	// Timeout bounds the probe of one node (opening its BMC and reading
+	// its power state, with no retry); 0 means 5s.
+	Timeout time.Duration
+	// All probes every enrolled node; by default only active ones (those
+	// hosting servers) are.
+	All bool
+	// Parallelism bounds the nodes probed at once; 0 means 16.
+	Parallelism int
+	// Logger receives a line per unreachable node; nil means the Cloud's
+	// logger.
+	Logger *slog.Logger
+}
+
+// NodeProbe is what Probe found out about one node.
+type NodeProbe struct {
+	// Node is the node's name.
+	Node string
+	// Power is the power state its BMC reported (PowerUnknown on error).
+	Power provision.PowerState
+	// Err is why the BMC did not answer (it wraps provision.ErrUnreachable
+	// for a BMC that is gone); nil when it did.
+	Err error
+}
+
+// Probe reads the power state of the active nodes (see ProbeOptions.All)
+// straight from their BMCs, each within a deadline and without retries,
+// as a monitor would; a node whose probe has an error is the kind of node
+// Recover replaces. It changes nothing in the inventory. The result is in
+// the inventory's order.
+func (c *Cloud) Probe(ctx context.Context, opts *ProbeOptions) ([]NodeProbe, error) {
+	var o ProbeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Parallelism <= 0 {
+		o.Parallelism = 16
+	}
+	log := c.logger(o.Logger)
+	nodes, err := c.Inventory().List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tripleo: probe: %w", err)
+	}
+	var out []NodeProbe
+	var todo []*provision.Node
+	for _, n := range nodes {
+		if n.ProvisionState == provision.StateActive || o.All && n.ProvisionState != provision.StateEnroll {
+			todo = append(todo, n)
+			out = append(out, NodeProbe{Node: n.Name})
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.Parallelism)
+	for i, n := range todo {
+		g.Go(func() error {
+			pctx, cancel := context.WithTimeout(gctx, o.Timeout)
+			defer cancel()
+			b, err := provision.OpenBMC(pctx, n.BMCAddress, n.Credentials,
+				&provision.BMCOptions{CommandTimeout: o.Timeout, Retries: -1, Logger: log})
+			if err == nil {
+				out[i].Power, err = b.PowerState(pctx)
+				err = errors.Join(err, b.Close())
+			}
+			if err != nil {
+				out[i].Err = err
+				log.Warn("node did not answer its probe", "node", n.Name, "err", err)
+			}
+			return ctx.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("tripleo: probe: %w", err)
+	}
+	return out, nil
+}
+
 // takeOutOfService marks a dead node: maintenance, error state, claim
 // released. An available node is moved to manageable instead (it holds
 // nothing and the state machine has the edge).

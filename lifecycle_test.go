@@ -331,6 +331,24 @@ func TestLifecycle(t *testing.T) {
 	// Recover: compute-1's BMC dies; its server moves to the spare.
 	dead := placed[1]
 	env.dc.MachineFor(mustNode(t, c, dead).BMCAddress).SetFault(sim.FaultUnreachable, 0)
+	probes, err := c.Probe(ctx, &tripleo.ProbeOptions{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var silent []string
+	for _, p := range probes {
+		if p.Err != nil {
+			silent = append(silent, p.Node)
+			if !errors.Is(p.Err, provision.ErrUnreachable) {
+				t.Errorf("probe of %s: %v, want ErrUnreachable", p.Node, p.Err)
+			}
+		} else if p.Power != provision.PowerOn {
+			t.Errorf("probe of %s: power %s", p.Node, p.Power)
+		}
+	}
+	if len(probes) != 4 || !slices.Equal(silent, []string{dead}) {
+		t.Errorf("probed %d nodes, silent %v; want 4 and [%s]", len(probes), silent, dead)
+	}
 	rec, err := c.Recover(ctx, dead, &tripleo.RecoverOptions{Reason: "BMC unreachable"})
 	if err != nil {
 		t.Fatal(err)

@@ -147,7 +147,7 @@ func (a *nodeAgents) start(stackID, resource, id string) error {
 			Phases: refresh.NewPhaseRunner(filepath.Join(a.assets, "usr/libexec/os-refresh-config"),
 				&refresh.PhaseOptions{Env: append(os.Environ(), "ROOT="+root), Timeout: time.Minute}),
 			Signaler:    refresh.NewHTTPSignaler(nil),
-			MinInterval: 50 * time.Millisecond, MaxInterval: time.Second,
+			MinInterval: 50 * time.Millisecond, MaxInterval: 3 * time.Second,
 			OnEvent: func(ev refresh.AgentEvent) {
 				switch ev.Kind {
 				case refresh.AgentSignaled:

@@ -455,11 +455,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		m.SetFault(sim.FaultUnreachable, 0)
 		agents.stopNode(victim)
 		out.printf("node %s: machine killed (BMC %s unplugged)", victim, n.BMCAddress)
-		perr := probe(ctx, n)
-		if perr == nil {
-			return fmt.Errorf("node %s: the dead BMC answered", victim)
+		probes, err := cloud.Probe(ctx, &tripleo.ProbeOptions{Timeout: time.Second})
+		if err != nil {
+			return err
 		}
-		out.printf("node %s: %v", victim, perr)
+		var silent []string
+		for _, p := range probes {
+			if p.Err != nil {
+				silent = append(silent, p.Node)
+				out.printf("node %s: probe: %v", p.Node, p.Err)
+			}
+		}
+		if len(silent) != 1 || silent[0] != victim {
+			return fmt.Errorf("probed %d nodes: %v did not answer, want %s alone", len(probes), silent, victim)
+		}
+		out.printf("probed %d active nodes: %s is dead", len(probes), victim)
 		if rec, err = cloud.Recover(ctx, victim, &tripleo.RecoverOptions{Reason: "BMC unreachable"}); err != nil {
 			return err
 		}
@@ -576,20 +586,6 @@ func checkSignalled(ctx context.Context, cloud *tripleo.Cloud, stack string, ser
 		return 0, fmt.Errorf("%d deployments complete for %d servers", n, servers)
 	}
 	return n, nil
-}
-
-// probe reads node's power state over its BMC with a short deadline, as a
-// monitor would; the error says why the node is dead.
-func probe(ctx context.Context, n *provision.Node) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	b, err := provision.OpenBMC(ctx, n.BMCAddress, n.Credentials, &provision.BMCOptions{CommandTimeout: 500 * time.Millisecond, Retries: -1})
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	_, err = b.PowerState(ctx)
-	return err
 }
 
 func summarize(ctx context.Context, cloud *tripleo.Cloud, agents *nodeAgents, imgs []*image.Artifact) (*Summary, error) {
