@@ -48,7 +48,12 @@ type Options struct {
 	// MaxMediaSize caps the size of a virtual media image the Redfish
 	// endpoint fetches. Zero means 1 GiB.
 	MaxMediaSize int64
-	// Logger receives a line per machine started; nil discards.
+	// Booter runs the operating system of machines that power on from a
+	// disk holding a GPT (see Booter); nil means none (SetBooter sets one
+	// later).
+	Booter Booter
+	// Logger receives a line per machine started, and per boot; nil
+	// discards.
 	Logger *slog.Logger
 }
 
@@ -72,6 +77,7 @@ type Datacenter struct {
 	ownDir   bool
 	once     sync.Once
 	redfish  *RedfishService
+	boots    *bootMgr
 }
 
 // Start creates n machines (m0 … mN-1), their disk files, and starts their
@@ -99,7 +105,7 @@ func Start(n int, opts *Options) (*Datacenter, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Datacenter{dir: o.Dir}
+	d := &Datacenter{dir: o.Dir, boots: newBootMgr(o.Booter, o.Logger)}
 	if d.dir == "" {
 		dir, err := os.MkdirTemp("", "tripleo-sim-")
 		if err != nil {
@@ -165,6 +171,11 @@ func (d *Datacenter) newMachine(i int, o Options, eps Endpoints) (*Machine, erro
 		offDelay: o.PowerOffDelay,
 		changed:  make(chan struct{}),
 		dir:      d.dir,
+		home:     filepath.Join(d.dir, name),
+		boots:    d.boots,
+	}
+	if err := os.MkdirAll(m.home, 0o755); err != nil {
+		return nil, fmt.Errorf("sim: machine %s: %w", name, err)
 	}
 	f, err := os.OpenFile(m.diskPath, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -202,11 +213,13 @@ func (d *Datacenter) Machine(i int) *Machine { return d.machines[i] }
 // Dir returns the directory of the disk files.
 func (d *Datacenter) Dir() string { return d.dir }
 
-// Close stops every BMC endpoint and removes the disk directory if Start
-// created it. It is idempotent.
+// Close stops every machine's operating system (see Booter) and BMC
+// endpoint, and removes the disk directory if Start created it. It is
+// idempotent.
 func (d *Datacenter) Close() error {
 	var errs []error
 	d.once.Do(func() {
+		d.boots.close()
 		if d.redfish != nil {
 			errs = append(errs, d.redfish.close())
 		}

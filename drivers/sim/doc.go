@@ -66,6 +66,25 @@
 // make the machine reach "on" or "off" only some time after the command,
 // as real servers do, which catches drivers that declare success early.
 //
+// # Booting
+//
+// Each machine has a directory of its own ([Machine.Dir], beside its disk
+// file) that lasts across boots and deploys. [Datacenter.DeployStep]
+// writes an image onto the disk with image.WriteImage (sparse-aware); its
+// WithConfigDrive variant also writes a config drive into Dir()/config-2
+// (standing for the config-2 partition Ironic writes).
+//
+// With a [Booter] (Options.Booter or [Datacenter.SetBooter]), a machine
+// that powers on, power-cycles or resets from its disk (no boot override,
+// or a disk one), through any path (IPMI, Redfish, the sim:// driver,
+// [Machine.Power]), and whose disk holds a GPT, "boots": the Booter runs
+// in a goroutine until the machine powers off or resets, or the
+// Datacenter closes (Close waits for it). tripleo.NodeBooter is the
+// Booter that extracts the image's root and runs its node agent.
+// [Machine.BootStatus] shows how the last boot went (running, stopped,
+// failed with the error, no OS on the disk); errors and panics of a
+// Booter are logged, never raised.
+//
 // # Scale
 //
 // All machines live in one process: 1,000 of them with their BMCs take

@@ -71,6 +71,14 @@ type Machine struct {
 	ipmi    *ipmiEndpoint
 	redfish *RedfishService
 	dir     string // where fetched virtual media images are kept
+	home    string // the machine's own directory (Dir)
+
+	boots      *bootMgr     // the Datacenter's; nil for a bare Machine
+	bootGen    int          // power-ons so far (each is a new boot)
+	startedGen int          // the generation the last boot started for
+	curBoot    *machineBoot // the running boot, nil when none
+	lastBoot   *machineBoot // the latest boot started (the next one waits for it)
+	bootStatus BootStatus
 }
 
 // Name returns the machine's name (m0, m1, ...).
@@ -133,6 +141,7 @@ func (m *Machine) settleLocked() {
 		m.pendingOff = false
 		m.on = false
 		m.notifyLocked()
+		m.syncBootLocked()
 	}
 }
 
@@ -235,10 +244,12 @@ func (m *Machine) Power(a provision.PowerAction) {
 		m.on, m.pendingOff = false, false
 		m.startOnLocked()
 	}
+	m.syncBootLocked()
 	m.notifyLocked()
 }
 
 func (m *Machine) startOnLocked() {
+	m.bootGen++
 	m.bootedFrom = m.boot
 	if m.bootedFrom == provision.BootNone {
 		m.bootedFrom = provision.BootDisk
