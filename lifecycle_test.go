@@ -3,6 +3,7 @@ package tripleo_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -534,9 +535,11 @@ func TestDeploymentRecordSurvivesReopen(t *testing.T) {
 	}
 }
 
-// TestLifecycleCrashHelper is the child process of TestDeployOvercloudCrash:
-// it deploys the overcloud and exits abruptly when the Nth node reaches
-// the state named by TRIPLEO_LC_CRASH_ON ("deploying:1", "active:2").
+// TestLifecycleCrashHelper is the child process of TestDeployOvercloudCrash
+// and TestUpdateCrash: it deploys the overcloud (TRIPLEO_LC_CRASH_OP
+// "deploy") or updates it to 2 computes ("update") and exits abruptly when
+// the Nth node reaches the state named by TRIPLEO_LC_CRASH_ON
+// ("deploying:1", "active:2").
 func TestLifecycleCrashHelper(t *testing.T) {
 	dir := os.Getenv("TRIPLEO_LC_CRASH_DIR")
 	if dir == "" {
@@ -560,8 +563,88 @@ func TestLifecycleCrashHelper(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, err := c.DeployOvercloud(t.Context(), lcInput("overcloud", lcOvercloud, nil), nil); err != nil {
+	if os.Getenv("TRIPLEO_LC_CRASH_OP") == "update" {
+		_, err = c.Update(t.Context(), "overcloud", &tripleo.UpdateOptions{Params: map[string]string{"ComputeCount": "2"}})
+	} else {
+		_, err = c.DeployOvercloud(t.Context(), lcInput("overcloud", lcOvercloud, nil), nil)
+	}
+	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// crashChild runs TestLifecycleCrashHelper on dir and checks that it
+// crashed.
+func crashChild(t *testing.T, dir, op, on string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestLifecycleCrashHelper$")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "TRIPLEO_LC_CRASH_DIR="+dir,
+		"TRIPLEO_LC_CRASH_OP="+op, "TRIPLEO_LC_CRASH_ON="+on)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != crashExit {
+		t.Fatalf("child did not crash at %s: %v\n%s", on, err, out)
+	}
+}
+
+// crashSetup starts 5 machines driven over IPMI, bootstraps them and
+// deploys the undercloud (and, with overcloud, an overcloud of 1 compute)
+// in dir, and closes the Cloud.
+func crashSetup(t *testing.T, dir string, overcloud bool) *sim.Datacenter {
+	t.Helper()
+	ctx := t.Context()
+	dc, err := sim.Start(5, &sim.Options{DiskSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	c, err := tripleo.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Bootstrap(ctx, lcNodes(dc), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if overcloud {
+		if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, map[string]string{"ComputeCount": "1"}), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dc
+}
+
+// The process running Update (a scale-out to 2 computes) is killed in the
+// middle; Update called again on a reopened Cloud settles the pending
+// operation and completes it, with no node claimed twice.
+func TestUpdateCrash(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	dc := crashSetup(t, dir, true)
+	crashChild(t, dir, "update", "deploying:1")
+	c, err := tripleo.Open(ctx, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if d, err := c.Deployment("overcloud"); err != nil || d.Pending == nil || d.Pending.Input.Params["ComputeCount"] != "2" {
+		t.Fatalf("record after the crash: %+v, %v", d, err)
+	}
+	d, err := c.Update(ctx, "overcloud", &tripleo.UpdateOptions{Params: map[string]string{"ComputeCount": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Pending != nil || d.Input.Params["ComputeCount"] != "2" {
+		t.Errorf("record after the update: %+v", d)
+	}
+	checkClaims(t, c, dc, 4)
+	if got := lcPlacement(t, c); !slices.Equal(got, []string{"node-2", "node-3", "node-1"}) {
+		t.Errorf("overcloud on %v", got)
 	}
 }
 
@@ -574,36 +657,10 @@ func TestDeployOvercloudCrash(t *testing.T) {
 	for _, on := range []string{"deploying:2", "active:1"} {
 		t.Run(on, func(t *testing.T) {
 			ctx := t.Context()
-			dc, err := sim.Start(5, &sim.Options{DiskSize: 1 << 20})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer dc.Close()
-			nodes := lcNodes(dc)
 			dir := t.TempDir()
+			dc := crashSetup(t, dir, false)
+			crashChild(t, dir, "deploy", on)
 			c, err := tripleo.Open(ctx, dir, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.Bootstrap(ctx, nodes, nil); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Close(); err != nil {
-				t.Fatal(err)
-			}
-
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestLifecycleCrashHelper$")
-			cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "TRIPLEO_LC_CRASH_DIR="+dir, "TRIPLEO_LC_CRASH_ON="+on)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != crashExit {
-				t.Fatalf("child did not crash at %s: %v\n%s", on, err, out)
-			}
-
-			c, err = tripleo.Open(ctx, dir, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -641,5 +698,44 @@ func TestDeployOvercloudCrash(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A process that died after the engine completed an operation but before
+// the lifecycle recorded it leaves the operation pending; the next call
+// on the stack commits it (here to the same input: nothing runs again).
+func TestSettlesCompletedPending(t *testing.T) {
+	ctx := t.Context()
+	env := newLifecycle(t, 1)
+	c := env.c
+	if _, err := c.Bootstrap(ctx, env.nodes, &tripleo.BootstrapOptions{SkipInspect: true}); err != nil {
+		t.Fatal(err)
+	}
+	in := lcInput("undercloud", lcUndercloud, nil)
+	d, err := c.DeployUndercloud(ctx, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Roll the record back to what it held while the create ran.
+	path := filepath.Join(env.dir, "lifecycle", "undercloud.json")
+	d.Pending = &tripleo.PendingOp{Action: tripleo.ActionDeploy, Input: d.Input, Started: time.Now()}
+	d.Input, d.StackID = nil, ""
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	events := len(env.eventsOf("undercloud"))
+	got, err := c.DeployUndercloud(ctx, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Pending != nil || got.Input == nil || got.StackID == "" {
+		t.Errorf("record after settling: %+v", got)
+	}
+	if n := len(env.eventsOf("undercloud")); n != events {
+		t.Errorf("%d stack events after settling, want none", n-events)
 	}
 }
