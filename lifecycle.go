@@ -554,15 +554,14 @@ func (c *Cloud) settle(ctx context.Context, stack string, log *slog.Logger) (*or
 		return nil, nil, err
 	}
 	p := d.Pending
-	if err == nil && info.Status == orchestrate.StatusComplete &&
-		(info.Action == orchestrate.ActionCreate || info.Action == orchestrate.ActionUpdate) {
+	if err == nil && completedSince(ctx, e, stack, p.Started) {
 		// The engine finished the operation after the process died (or
-		// just before): commit it. A complete stack whose input is not
-		// the pending one cannot be told apart here; deploy and update
-		// re-apply their input anyway, which is then a no-op.
+		// just before): commit it.
 		log.Info("interrupted lifecycle operation completed", "action", p.Action)
 		c.commit(d, p, info.ID)
 	} else {
+		// It failed, or never reached the engine, or its events are
+		// lost: forget it. Calling the method again re-applies it.
 		log.Warn("interrupted lifecycle operation did not complete", "action", p.Action)
 		d.Pending = nil
 	}
@@ -571,6 +570,27 @@ func (c *Cloud) settle(ctx context.Context, stack string, log *slog.Logger) (*or
 	}
 	return e, d, nil
 }
+
+// completedSince reports whether the stack's last operation is a create
+// or update that completed at or after since, from the stack's events.
+func completedSince(ctx context.Context, e *orchestrate.Embedded, stack string, since time.Time) bool {
+	evs, err := e.Events(ctx, &orchestrate.EventQuery{Resource: stack})
+	if err != nil {
+		return false
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		ev := evs[i]
+		if ev.ResourceType != typeStack {
+			continue
+		}
+		return ev.Status == orchestrate.StatusComplete && !ev.Time.Before(since) &&
+			(ev.Action == orchestrate.ActionCreate || ev.Action == orchestrate.ActionUpdate)
+	}
+	return false
+}
+
+// typeStack is the resource type of a stack's own events.
+const typeStack = "OS::Heat::Stack"
 
 // commit folds a completed pending operation into the record.
 func (c *Cloud) commit(d *Deployment, p *PendingOp, stackID string) {

@@ -712,21 +712,26 @@ func TestSettlesCompletedPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := lcInput("undercloud", lcUndercloud, nil)
+	started := time.Now()
 	d, err := c.DeployUndercloud(ctx, in, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Roll the record back to what it held while the create ran.
 	path := filepath.Join(env.dir, "lifecycle", "undercloud.json")
-	d.Pending = &tripleo.PendingOp{Action: tripleo.ActionDeploy, Input: d.Input, Started: time.Now()}
+	rewrite := func(d *tripleo.Deployment) {
+		t.Helper()
+		b, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Pending = &tripleo.PendingOp{Action: tripleo.ActionDeploy, Input: d.Input, Started: started}
 	d.Input, d.StackID = nil, ""
-	b, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	rewrite(d)
 	events := len(env.eventsOf("undercloud"))
 	got, err := c.DeployUndercloud(ctx, in, nil)
 	if err != nil {
@@ -737,5 +742,18 @@ func TestSettlesCompletedPending(t *testing.T) {
 	}
 	if n := len(env.eventsOf("undercloud")); n != events {
 		t.Errorf("%d stack events after settling, want none", n-events)
+	}
+
+	// An update recorded as started after the stack's last operation
+	// never reached the engine: it is forgotten, not committed.
+	bad := lcInput("undercloud", lcUndercloud, map[string]string{"ControlCount": "5"})
+	got.Pending = &tripleo.PendingOp{Action: tripleo.ActionUpdate, Input: bad, Started: time.Now()}
+	rewrite(got)
+	got, err = c.Update(ctx, "undercloud", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Pending != nil || got.Input.Params["ControlCount"] != "" {
+		t.Errorf("record after forgetting an update that never ran: %+v", got)
 	}
 }
