@@ -162,6 +162,19 @@ func (o *op) runSpec(ctx context.Context, s *spec, t *task) ([]*task, error) {
 	return nil, nil
 }
 
+// ownedByLive reports whether a live (not retired) resource has r's key,
+// i.e. owns the same physical resource.
+func (o *op) ownedByLive(r *resState) bool {
+	o.e.j.mu.Lock()
+	defer o.e.j.mu.Unlock()
+	for _, x := range o.e.j.st.Resources {
+		if !x.Retired && x.Key == r.Key && x.Name != r.Name {
+			return true
+		}
+	}
+	return false
+}
+
 // checkDeletionPolicy refuses the Snapshot policy on a type whose plug-in
 // (nil for the types the engine runs itself) cannot snapshot.
 func checkDeletionPolicy(typName string, rt ResourceType, policy string) error {
@@ -473,6 +486,11 @@ func (o *op) deleteAll(ctx context.Context, ids []string, all bool) []error {
 }
 
 func (o *op) deleteRes(ctx context.Context, r *resState) (err error) {
+	if r.Retired && o.ownedByLive(r) {
+		// A restored backup (see restore) whose retired record a crash
+		// left behind: the live resource owns it, so only forget it.
+		return o.e.j.append(&record{T: "del", ID: r.Name})
+	}
 	if r.DeletionPolicy == "Retain" {
 		if err := o.e.j.append(&record{T: "del", ID: r.Name}); err != nil {
 			return err

@@ -54,6 +54,15 @@ func TestCrashHelper(t *testing.T) {
 				os.Exit(crashExit)
 			}
 		}}
+	if os.Getenv("ORCHESTRATE_CRASH_ON_PAUSE") != "" {
+		// Die as soon as a resource pauses at a registry hook.
+		opts.Events = func(ev Event) {
+			if strings.Contains(ev.StatusReason, "paused until Hook") {
+				cloud.mu.Lock()
+				os.Exit(crashExit)
+			}
+		}
+	}
 	if os.Getenv("ORCHESTRATE_CRASH_ON_PUBLISH") != "" {
 		// Die as soon as a server's metadata is published, while the
 		// deployment waits for its signal.
@@ -68,12 +77,18 @@ func TestCrashHelper(t *testing.T) {
 	if m := os.Getenv("ORCHESTRATE_CRASH_MEMBER"); m != "" {
 		in.Files = map[string]string{"member.yaml": m}
 	}
-	if os.Getenv("ORCHESTRATE_CRASH_OP") == "create" {
+	if env := os.Getenv("ORCHESTRATE_CRASH_ENV"); env != "" {
+		in.Environments = []File{{Name: "env.yaml", Data: env}}
+	}
+	switch os.Getenv("ORCHESTRATE_CRASH_OP") {
+	case "create":
 		err = e.Create(t.Context(), "crash", in)
-	} else {
+	case "delete":
+		err = e.Delete(t.Context())
+	default:
 		err = e.Update(t.Context(), in)
 	}
-	if err != nil {
+	if err != nil && !(os.Getenv("ORCHESTRATE_CRASH_FAILS") != "" && errors.Is(err, ErrFailed)) {
 		t.Fatal(err)
 	}
 }
@@ -116,6 +131,13 @@ func reopenAndCheck(t *testing.T, dir, wantState string, wantKeys int) {
 
 func reopenAndCheckN(t *testing.T, dir, wantState string, wantKeys, wantResources, wantServers int) {
 	t.Helper()
+	reopenAndCheckFails(t, dir, wantState, wantKeys, wantResources, wantServers, false)
+}
+
+// reopenAndCheckFails is reopenAndCheckN for an operation that fails and
+// rolls back: the resumed operation may end with ErrFailed when failing.
+func reopenAndCheckFails(t *testing.T, dir, wantState string, wantKeys, wantResources, wantServers int, failing bool) {
+	t.Helper()
 	cloud, err := NewSimCloud(filepath.Join(dir, "cloud"))
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +149,7 @@ func reopenAndCheckN(t *testing.T, dir, wantState string, wantKeys, wantResource
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, rerr := e.Resumed(t.Context()); rerr != nil {
+	if _, rerr := e.Resumed(t.Context()); rerr != nil && !(failing && errors.Is(rerr, ErrFailed)) {
 		t.Fatalf("resume failed: %v", rerr)
 	}
 	info, err := e.Show(t.Context())
@@ -152,12 +174,12 @@ func reopenAndCheckN(t *testing.T, dir, wantState string, wantKeys, wantResource
 }
 
 // recordsOf counts the records an uninterrupted run of op appends.
-func recordsOf(t *testing.T, setup func(dir string), op, tmpl string) uint64 {
+func recordsOf(t *testing.T, setup func(dir string), op, tmpl string, env ...string) uint64 {
 	dir := t.TempDir()
 	if setup != nil {
 		setup(dir)
 	}
-	if runCrashChild(t, dir, op, tmpl, 0) {
+	if runCrashChildFiles(t, dir, op, tmpl, "", 0, env...) {
 		t.Fatal("crashed without a crash point")
 	}
 	j, err := openJournal(filepath.Join(dir, "stack.state"))
@@ -299,5 +321,131 @@ func TestCrashWhileDeploymentWaits(t *testing.T) {
 	out, _ := e.Outputs(t.Context())
 	if info.State() != "CREATE_COMPLETE" || out["result"] != "hello bar" {
 		t.Errorf("after resume: %s %v", info.State(), out)
+	}
+}
+
+// crashEach kills the child running op (after setup) at every journal
+// record it appends, then reopens and checks the state with check.
+func crashEach(t *testing.T, setup func(dir string), op, tmpl string, env []string, check func(dir string)) {
+	t.Helper()
+	total := recordsOf(t, setup, op, tmpl, env...)
+	dir0 := t.TempDir()
+	setup(dir0)
+	j, err := openJournal(filepath.Join(dir0, "stack.state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := j.seq
+	j.close()
+	if first >= total {
+		t.Fatalf("%s appended no record (%d, %d)", op, first, total)
+	}
+	for at := first + 1; at < total; at++ {
+		dir := t.TempDir()
+		setup(dir)
+		if !runCrashChildFiles(t, dir, op, tmpl, "", at, env...) {
+			t.Fatalf("record %d: the child did not crash", at)
+		}
+		check(dir)
+		if t.Failed() {
+			t.Fatalf("crash after record %d of %d", at, total)
+		}
+	}
+}
+
+// TestCrashDuringRollback kills the engine at each record of an update
+// that replaces four servers, then fails and rolls back: every run ends
+// ROLLBACK_COMPLETE with the original 20 servers, each key created once.
+func TestCrashDuringRollback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns one process per journal record")
+	}
+	base := twenty("img-1", "small", 0)
+	next := twenty("img-2", "small", 4) + "  boom:\n    type: OS::Heat::TestResource\n    depends_on: s03\n    properties: {fail: true}\n"
+	setup := func(dir string) {
+		if runCrashChild(t, dir, "create", base, 0) {
+			t.Fatal("setup crashed")
+		}
+	}
+	crashEach(t, setup, "update", next, []string{"ORCHESTRATE_CRASH_FAILS=1"}, func(dir string) {
+		reopenAndCheckFails(t, dir, "ROLLBACK_COMPLETE", 24, 20, 20, true)
+	})
+}
+
+// TestCrashDuringDelete kills the engine at each record of a delete.
+func TestCrashDuringDelete(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns one process per journal record")
+	}
+	base := twenty("img-1", "small", 0)
+	setup := func(dir string) {
+		if runCrashChild(t, dir, "create", base, 0) {
+			t.Fatal("setup crashed")
+		}
+	}
+	crashEach(t, setup, "delete", base, nil, func(dir string) {
+		reopenAndCheckN(t, dir, "DELETE_COMPLETE", 20, 0, 0)
+	})
+}
+
+func rollingGroup(image string) string {
+	return `heat_template_version: rocky
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    update_policy: {rolling_update: {max_batch_size: 2, min_in_service: 1}}
+    properties:
+      count: 6
+      resource_def: {type: Sim::Server, properties: {image: ` + image + `, name: node-%index%}}
+`
+}
+
+// TestCrashDuringRollingUpdate kills the engine at each record of a
+// rolling update that replaces the six members of a group, two at a time.
+func TestCrashDuringRollingUpdate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns one process per journal record")
+	}
+	setup := func(dir string) {
+		if runCrashChild(t, dir, "create", rollingGroup("img-1"), 0) {
+			t.Fatal("setup crashed")
+		}
+	}
+	crashEach(t, setup, "update", rollingGroup("img-2"), nil, func(dir string) {
+		reopenAndCheckN(t, dir, "UPDATE_COMPLETE", 12, 7, 6)
+	})
+}
+
+// TestCrashWhilePausedAtHook: a resource paused at a registry hook when
+// the engine dies is paused again after reopening; clearing the hook
+// completes the resumed create.
+func TestCrashWhilePausedAtHook(t *testing.T) {
+	dir := t.TempDir()
+	env := "resource_registry:\n  resources:\n    s05: {hooks: pre-create}\n"
+	if !runCrashChildFiles(t, dir, "create", twenty("img-1", "small", 0), "", 0, "ORCHESTRATE_CRASH_ON_PAUSE=1", "ORCHESTRATE_CRASH_ENV="+env) {
+		t.Fatal("the child did not crash at the hook")
+	}
+	cloud, err := NewSimCloud(filepath.Join(dir, "cloud"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := NewTypes()
+	types.Register(TypeSimServer, cloud.Type())
+	e, err := Open(t.Context(), filepath.Join(dir, "stack.state"), &Options{Types: types})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if p := e.PausedAt(); p["s05"] != "pre-create" {
+		t.Fatalf("paused at %v after reopening", p)
+	}
+	if err := e.ClearHook(t.Context(), "s05", "pre-create"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Resumed(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := e.Show(t.Context()); info.State() != "CREATE_COMPLETE" || cloud.Servers() != 20 {
+		t.Errorf("after clearing: %s, %d servers", info.State(), cloud.Servers())
 	}
 }

@@ -474,7 +474,17 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 	e.j.mu.Lock()
 	good := e.j.st.Good
 	e.j.mu.Unlock()
-	if jerr := e.j.append(&record{T: "end", Status: status, Reason: reason}); jerr != nil {
+	// A failed create or update rolls back to the last good template (none
+	// after a failed create: everything is deleted), unless disabled. The
+	// rollback begins in the same record that ends the failed operation,
+	// so that a crash between the two cannot skip it.
+	rollback := status == StatusFailed && !(e.opts.DisableRollback && !cancelled()) && callerCtx.Err() == nil &&
+		(action == ActionCreate || action == ActionUpdate)
+	end := &record{T: "end", Status: status, Reason: reason}
+	if rollback {
+		end.Op = &opInfo{Action: ActionRollback, Input: good, Holder: e.holder, Started: time.Now().UTC()}
+	}
+	if jerr := e.j.append(end); jerr != nil {
 		return jerr
 	}
 	e.stackEvent(action, status, reason)
@@ -482,14 +492,8 @@ func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume boo
 		return nil
 	}
 	failed := fmt.Errorf("%w: %s %s: %s", ErrFailed, name, action, reason)
-	if e.opts.DisableRollback && !cancelled() || callerCtx.Err() != nil || (action != ActionCreate && action != ActionUpdate) {
+	if !rollback {
 		return failed
-	}
-	// Roll back to the last good template (none after a failed create:
-	// everything is deleted).
-	if jerr := e.j.append(&record{T: "begin", Op: &opInfo{Action: ActionRollback, Input: good,
-		Holder: e.holder, Started: time.Now().UTC()}}); jerr != nil {
-		return errors.Join(failed, jerr)
 	}
 	if rerr := e.run(callerCtx, ActionRollback, good, false); rerr != nil {
 		return errors.Join(failed, rerr)

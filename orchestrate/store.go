@@ -101,7 +101,7 @@ type record struct {
 	Seq    uint64         `json:"seq"`
 	T      string         `json:"t"` // snap, begin, res, del, end
 	Snap   *stackState    `json:"snap,omitempty"`
-	Op     *opInfo        `json:"op,omitempty"`
+	Op     *opInfo        `json:"op,omitempty"`   // begin; end: the operation that follows
 	Name   string         `json:"name,omitempty"` // stack name (begin)
 	ID     string         `json:"id,omitempty"`   // stack id (begin) or resource id (res, del)
 	Res    *resState      `json:"res,omitempty"`
@@ -183,6 +183,10 @@ func (st *stackState) apply(r *record) {
 			}
 		}
 		st.Op = nil
+		if r.Op != nil {
+			// The next operation (a rollback) begins in the same record.
+			st.apply(&record{T: "begin", Op: r.Op, Time: r.Time})
+		}
 	}
 	st.Updated = r.Time
 }
