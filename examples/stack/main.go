@@ -40,19 +40,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&envs, "e", "environment `file` (repeatable, merged in order)")
 	fs.Var(&params, "P", "parameter `key=value` (repeatable)")
 	statePath := fs.String("state", "", "stack state `FILE` (default: the template path with .state)")
+	resource := fs.String("resource", "", "events: only the events of `RESOURCE`")
+	marker := fs.String("marker", "", "events: only the events after the event with this `ID`")
+	limit := fs.Int("limit", 0, "events: at most `N` events (0: all)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: stack -template T.yaml [-e env.yaml]... [-P key=value]... [-state FILE] create|update|delete|show")
+		return errors.New("usage: stack -template T.yaml [-e env.yaml]... [-P key=value]... [-state FILE] create|update|delete|show|events")
 	}
 	cmd := fs.Arg(0)
 	switch cmd {
-	case "create", "update", "delete", "show":
+	case "create", "update", "delete", "show", "events":
 	default:
-		return fmt.Errorf("unknown command %q (create, update, delete or show)", cmd)
+		return fmt.Errorf("unknown command %q (create, update, delete, show or events)", cmd)
 	}
-	if *tmplPath == "" && cmd != "delete" && cmd != "show" {
+	if *tmplPath == "" && cmd != "delete" && cmd != "show" && cmd != "events" {
 		return errors.New("-template is required")
 	}
 	state := *statePath
@@ -77,11 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Events: func(ev orchestrate.Event) {
 			mu.Lock()
 			defer mu.Unlock()
-			name := ev.StackName
-			if ev.ResourceType != "OS::Heat::Stack" {
-				name += "." + ev.ResourceName
-			}
-			fmt.Fprintf(stderr, "%s [%s]: %s  %s\n", ev.Time.Format("2006-01-02 15:04:05Z"), name, ev.State(), ev.StatusReason)
+			printEvent(stderr, ev)
 		},
 	}
 	if *tmplPath != "" {
@@ -105,6 +104,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+	}
+	if cmd == "events" {
+		// Past events: one line each on stderr, the list as JSON on stdout.
+		evs, err := e.Events(ctx, &orchestrate.EventQuery{Resource: *resource, After: *marker, Limit: *limit})
+		if err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			printEvent(stderr, ev)
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(evs)
 	}
 	switch cmd {
 	case "create":
@@ -136,6 +148,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(outputs)
+}
+
+// printEvent prints an event as `openstack stack event list` does.
+func printEvent(w io.Writer, ev orchestrate.Event) {
+	name := ev.StackName
+	if ev.ResourceType != "OS::Heat::Stack" {
+		name += "." + ev.ResourceName
+	}
+	fmt.Fprintf(w, "%s [%s]: %s  %s\n", ev.Time.Format("2006-01-02 15:04:05Z"), name, ev.State(), ev.StatusReason)
 }
 
 func readInput(tmplPath string, envs, params []string) (*orchestrate.Input, error) {

@@ -83,3 +83,35 @@ func TestFailures(t *testing.T) {
 		t.Error("bad -P accepted")
 	}
 }
+
+func TestEvents(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "s.yaml")
+	os.WriteFile(tmpl, []byte("heat_template_version: 2016-10-14\nresources:\n  a: {type: OS::Heat::TestResource}\n  b: {type: OS::Heat::TestResource}\n"), 0o644)
+	if _, events, err := runStack(t, "-template", tmpl, "create"); err != nil {
+		t.Fatalf("%v\n%s", err, events)
+	}
+	list := func(args ...string) ([]map[string]any, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		if err := run(t.Context(), append([]string{"-state", filepath.Join(dir, "s.state")}, append(args, "events")...), &out, &errb); err != nil {
+			t.Fatalf("events %v: %v\n%s", args, err, errb.String())
+		}
+		var evs []map[string]any
+		if err := json.Unmarshal(out.Bytes(), &evs); err != nil {
+			t.Fatalf("stdout is not a JSON list: %v\n%s", err, out.String())
+		}
+		return evs, errb.String()
+	}
+	all, text := list()
+	if len(all) != 6 || all[0]["resource_status"] != "IN_PROGRESS" || all[5]["resource_name"] != "s" ||
+		!strings.Contains(text, "[s.a]: CREATE_COMPLETE") {
+		t.Errorf("events: %v\n%s", all, text)
+	}
+	if a, _ := list("-resource", "a"); len(a) != 2 || a[1]["resource_action"] != "CREATE" {
+		t.Errorf("-resource a: %v", a)
+	}
+	if after, _ := list("-marker", all[3]["id"].(string), "-limit", "1"); len(after) != 1 || after[0]["id"] != all[4]["id"] {
+		t.Errorf("-marker -limit: %v", after)
+	}
+}
