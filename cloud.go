@@ -52,6 +52,9 @@ type Options struct {
 	// service; "" means 127.0.0.1 on a free port. Other than loopback
 	// addresses are refused.
 	Listen string
+	// Boot configures the Cloud's NodeBooter (see Cloud.Booter); its
+	// Logger defaults to Logger.
+	Boot BootOptions
 	// Logger receives the Cloud's records; nil discards.
 	Logger *slog.Logger
 }
@@ -75,6 +78,7 @@ type Cloud struct {
 	servers *ServerType
 	engOpts orchestrate.Options
 	md      *refresh.MetadataServer
+	booter  *NodeBooter
 	srv     *http.Server
 	ln      net.Listener
 	url     string
@@ -160,6 +164,11 @@ func Open(ctx context.Context, dir string, opts *Options) (*Cloud, error) {
 		MetadataBase: c.url + "/servers", Logger: c.log,
 	})
 	c.types.Register(TypeServer, c.servers)
+	bo := o.Boot
+	if bo.Logger == nil {
+		bo.Logger = c.log
+	}
+	c.booter = NewNodeBooter(&bo)
 	c.engOpts = o.Engine
 	c.engOpts.Types = c.types
 	c.engOpts.Metadata = c.md
@@ -206,6 +215,15 @@ func (c *Cloud) Images() *image.Store { return c.images }
 // Types returns the resource type registry the stacks use; register
 // further types on it before opening a stack.
 func (c *Cloud) Types() *orchestrate.Types { return c.types }
+
+// Booter returns the Cloud's NodeBooter, the drivers/sim Booter that
+// makes a simulated machine deployed by the Cloud boot its image and run
+// its node agent against the Cloud:
+//
+//	dc.SetBooter(cloud.Booter()) // or sim.Options{Booter: ...}
+//
+// Close stops the agents it runs.
+func (c *Cloud) Booter() *NodeBooter { return c.booter }
 
 // Servers returns the bare-metal server resource type.
 func (c *Cloud) Servers() *ServerType { return c.servers }
@@ -273,8 +291,9 @@ func (c *Cloud) serveServer(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "no metadata for server "+strings.ReplaceAll(id, "\n", ""), http.StatusNotFound)
 }
 
-// Close stops the HTTP service and closes the stacks' engines and the
-// parts the Cloud created. It is idempotent.
+// Close stops the node agents its Booter runs and the HTTP service, and
+// closes the stacks' engines and the parts the Cloud created. It is
+// idempotent.
 func (c *Cloud) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -285,7 +304,7 @@ func (c *Cloud) Close() error {
 	engines := c.engines
 	c.engines = nil
 	c.mu.Unlock()
-	errs := []error{c.srv.Close()}
+	errs := []error{c.booter.Close(), c.srv.Close()}
 	for _, e := range engines {
 		errs = append(errs, e.Close())
 	}

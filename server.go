@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -44,6 +45,14 @@ var ErrNoNode = errors.New("no available node matches")
 // write one to a node (ServerOptions.ImageWriter is nil).
 var ErrNoImageWriter = errors.New("no image writer configured")
 
+// ConfigDriveWriter is implemented by deploy steps (from
+// ServerOptions.ImageWriter) that can also write a config drive, as
+// drivers/sim's does: WithConfigDrive returns the step writing files
+// (slash-separated paths relative to the drive's root) too.
+type ConfigDriveWriter interface {
+	WithConfigDrive(files map[string][]byte) provision.DeployStep
+}
+
 // ServerOptions configure a ServerType. The zero value is usable.
 type ServerOptions struct {
 	// Images resolves a server's image property (tag or digest); nil means
@@ -51,6 +60,11 @@ type ServerOptions struct {
 	Images *image.Store
 	// ImageWriter returns the deploy step that writes the raw image at
 	// path onto a node's disk (drivers/sim's Datacenter.DeployStep fits).
+	// When the step implements ConfigDriveWriter, the server's config
+	// drive is written with it: openstack/latest/meta_data.json (uuid:
+	// the physical id, name, hostname, meta: the metadata property),
+	// vendor_data2.json ({"tripleo": {"metadata_url": ...}}, how the
+	// node's agent finds its metadata) and user_data when set.
 	ImageWriter func(path string) provision.DeployStep
 	// Flavors maps a flavor name to the node properties a node must hold
 	// (all of them, with equal values) to host it. A flavor not in the map
@@ -272,6 +286,35 @@ func (s *ServerType) release(ctx context.Context, name, key string) error {
 	return nil
 }
 
+// configDrive returns the files of r's config drive.
+func (s *ServerType) configDrive(r *orchestrate.Request) (map[string][]byte, error) {
+	st := s.state(r, &provision.Node{})
+	name, _ := st.Attributes["name"].(string)
+	meta := map[string]string{}
+	if m, ok := r.Properties["metadata"].(map[string]any); ok {
+		for k, v := range m {
+			if str, ok := v.(string); ok {
+				meta[k] = str
+			} else if b, err := json.Marshal(v); err == nil {
+				meta[k] = string(b)
+			}
+		}
+	}
+	md, err := json.Marshal(map[string]any{"uuid": st.PhysicalID, "name": name, "hostname": name, "meta": meta})
+	if err != nil {
+		return nil, err
+	}
+	vd, err := json.Marshal(map[string]any{"tripleo": map[string]any{"metadata_url": st.Attributes["metadata_url"]}})
+	if err != nil {
+		return nil, err
+	}
+	files := map[string][]byte{ConfigDriveMetaData: md, ConfigDriveVendorData: vd}
+	if ud, _ := r.Properties["user_data"].(string); ud != "" {
+		files[ConfigDriveUserData] = []byte(ud)
+	}
+	return files, nil
+}
+
 // deploySteps resolves the image property into the steps that write it.
 func (s *ServerType) deploySteps(r *orchestrate.Request) ([]provision.DeployStep, error) {
 	ref, _ := r.Properties["image"].(string)
@@ -285,7 +328,15 @@ func (s *ServerType) deploySteps(r *orchestrate.Request) ([]provision.DeployStep
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", ref, err)
 	}
-	return []provision.DeployStep{s.o.ImageWriter(a.Path(a.Raw))}, nil
+	step := s.o.ImageWriter(a.Path(a.Raw))
+	if w, ok := step.(ConfigDriveWriter); ok {
+		files, err := s.configDrive(r)
+		if err != nil {
+			return nil, fmt.Errorf("config drive: %w", err)
+		}
+		step = w.WithConfigDrive(files)
+	}
+	return []provision.DeployStep{step}, nil
 }
 
 // Create implements orchestrate.ResourceType.
