@@ -134,9 +134,9 @@ func reopenAndCheckN(t *testing.T, dir, wantState string, wantKeys, wantResource
 	reopenAndCheckFails(t, dir, wantState, wantKeys, wantResources, wantServers, false)
 }
 
-// reopenAndCheckFails is reopenAndCheckN for an operation that fails and
-// rolls back: the resumed operation may end with ErrFailed when failing.
-func reopenAndCheckFails(t *testing.T, dir, wantState string, wantKeys, wantResources, wantServers int, failing bool) {
+// reopenCrashed opens the state and the simulated cloud a crashed child
+// left in dir (which resumes its operation).
+func reopenCrashed(t *testing.T, dir string) (*Embedded, *SimCloud) {
 	t.Helper()
 	cloud, err := NewSimCloud(filepath.Join(dir, "cloud"))
 	if err != nil {
@@ -148,6 +148,14 @@ func reopenAndCheckFails(t *testing.T, dir, wantState string, wantKeys, wantReso
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e, cloud
+}
+
+// reopenAndCheckFails is reopenAndCheckN for an operation that fails and
+// rolls back: the resumed operation may end with ErrFailed when failing.
+func reopenAndCheckFails(t *testing.T, dir, wantState string, wantKeys, wantResources, wantServers int, failing bool) {
+	t.Helper()
+	e, cloud := reopenCrashed(t, dir)
 	defer e.Close()
 	if _, rerr := e.Resumed(t.Context()); rerr != nil && !(failing && errors.Is(rerr, ErrFailed)) {
 		t.Fatalf("resume failed: %v", rerr)
@@ -230,19 +238,9 @@ func TestCrashDuringUpdate(t *testing.T) {
 			t.Fatal("setup crashed")
 		}
 	}
-	total := recordsOf(t, setup, "update", next)
-	first := recordsOf(t, nil, "create", base)
-	for at := first + 1; at < total; at++ {
-		dir := t.TempDir()
-		setup(dir)
-		if !runCrashChild(t, dir, "update", next, at) {
-			t.Fatalf("record %d: the child did not crash", at)
-		}
+	crashEach(t, setup, "update", next, nil, func(dir string) {
 		reopenAndCheck(t, dir, "UPDATE_COMPLETE", 24)
-		if t.Failed() {
-			t.Fatalf("crash after record %d of %d", at, total)
-		}
-	}
+	})
 }
 
 // TestCrashDuringNestedGroupCreate kills the engine at each record of the
@@ -425,16 +423,7 @@ func TestCrashWhilePausedAtHook(t *testing.T) {
 	if !runCrashChildFiles(t, dir, "create", twenty("img-1", "small", 0), "", 0, "ORCHESTRATE_CRASH_ON_PAUSE=1", "ORCHESTRATE_CRASH_ENV="+env) {
 		t.Fatal("the child did not crash at the hook")
 	}
-	cloud, err := NewSimCloud(filepath.Join(dir, "cloud"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	types := NewTypes()
-	types.Register(TypeSimServer, cloud.Type())
-	e, err := Open(t.Context(), filepath.Join(dir, "stack.state"), &Options{Types: types})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, cloud := reopenCrashed(t, dir)
 	defer e.Close()
 	if p := e.PausedAt(); p["s05"] != "pre-create" {
 		t.Fatalf("paused at %v after reopening", p)
