@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// ext4Seed is testdata/ext4/seed.img.gz: a 160 KiB ext4 (1 KiB blocks,
+// ext4Seed is testdata/ext4/seed.img.gz: a 96 KiB ext4 (1 KiB blocks,
 // extents, 64bit, metadata_csum, an htree directory made by e2fsck -D, a
 // hard link, fast and slow symlinks, a sparse file, a FIFO, setuid).
 func ext4Seed(tb testing.TB) []byte {
@@ -75,16 +75,16 @@ func TestExt4Seed(t *testing.T) {
 	}
 	for p, want := range map[string]string{
 		"d/a": "hello\n", "d/hard": "hello\n", "d/fast": "-> a",
-		"d/slow": "-> " + string(bytes.Repeat([]byte("x"), 100)), "big/file-with-a-long-name-060": "60\n",
+		"d/slow": "-> " + string(bytes.Repeat([]byte("x"), 100)), "big/file-with-a-long-name-040": "40\n",
 	} {
 		if got[p] != want {
 			t.Errorf("%s = %q, want %q", p, got[p], want)
 		}
 	}
-	if s := got["d/sparse"]; len(s) != 100<<10+5 || s[100<<10:] != "tail\n" {
+	if s := got["d/sparse"]; len(s) != 20<<10+5 || s[20<<10:] != "tail\n" {
 		t.Errorf("d/sparse: %d bytes", len(s))
 	}
-	if len(got) != 5+1+60+2+1 { // d's 6 entries and sub, big and its 60 files
+	if len(got) != 7+2+40 { // d's 7 entries (sub included), d, big and its 40 files
 		t.Errorf("%d entries: %v", len(got), got)
 	}
 }
