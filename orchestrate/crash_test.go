@@ -181,47 +181,19 @@ func reopenAndCheckFails(t *testing.T, dir, wantState string, wantKeys, wantReso
 	}
 }
 
-// recordsOf counts the records an uninterrupted run of op appends.
-func recordsOf(t *testing.T, setup func(dir string), op, tmpl string, env ...string) uint64 {
-	dir := t.TempDir()
-	if setup != nil {
-		setup(dir)
-	}
-	if runCrashChildFiles(t, dir, op, tmpl, "", 0, env...) {
-		t.Fatal("crashed without a crash point")
-	}
-	j, err := openJournal(filepath.Join(dir, "stack.state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.close()
-	return j.seq
-}
-
 func TestCrashDuringCreate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns one process per journal record")
 	}
-	tmpl := twenty("img-1", "small", 0)
-	total := recordsOf(t, nil, "create", tmpl)
-	if total < 42 {
-		t.Fatalf("only %d records for 20 resources", total)
-	}
-	for at := uint64(1); at < total; at++ {
-		dir := t.TempDir()
-		if !runCrashChild(t, dir, "create", tmpl, at) {
-			t.Fatalf("record %d: the child did not crash", at)
-		}
+	c := crashCase{op: "create", tmpl: twenty("img-1", "small", 0)}
+	c.run(t, func(t *testing.T, dir string, at uint64) {
 		if at == 1 {
-			// Killed before the operation's begin record: nothing to
-			// resume, the stack does not exist yet.
-			continue
+			// Killed at the operation's first record: the snapshot
+			// before the begin record.
+			return
 		}
 		reopenAndCheck(t, dir, "CREATE_COMPLETE", 20)
-		if t.Failed() {
-			t.Fatalf("crash after record %d of %d", at, total)
-		}
-	}
+	})
 }
 
 func TestCrashDuringUpdate(t *testing.T) {
@@ -233,12 +205,8 @@ func TestCrashDuringUpdate(t *testing.T) {
 	// next ones only a new flavor (in place).
 	next := twenty("img-2", "large", 4)
 	next = strings.Replace(next, "{image: img-1, flavor: small}", "{image: img-1, flavor: large}", 4)
-	setup := func(dir string) {
-		if runCrashChild(t, dir, "create", base, 0) {
-			t.Fatal("setup crashed")
-		}
-	}
-	crashEach(t, setup, "update", next, nil, func(dir string) {
+	c := crashCase{base: base, op: "update", tmpl: next}
+	c.run(t, func(t *testing.T, dir string, _ uint64) {
 		reopenAndCheck(t, dir, "UPDATE_COMPLETE", 24)
 	})
 }
@@ -267,27 +235,13 @@ resources:
       count: 3
       resource_def: {type: member.yaml, properties: {index: "%index%"}}
 `
-	dir0 := t.TempDir()
-	if runCrashChildFiles(t, dir0, "create", tmpl, member, 0) {
-		t.Fatal("crashed without a crash point")
-	}
-	j, err := openJournal(filepath.Join(dir0, "stack.state"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	total := j.seq
-	j.close()
 	// group + 3 members × (parent + a + b + c) = 13 resources, 6 servers.
-	for at := uint64(2); at < total; at++ {
-		dir := t.TempDir()
-		if !runCrashChildFiles(t, dir, "create", tmpl, member, at) {
-			t.Fatalf("record %d: the child did not crash", at)
+	c := crashCase{op: "create", tmpl: tmpl, member: member}
+	c.run(t, func(t *testing.T, dir string, at uint64) {
+		if at > 1 {
+			reopenAndCheckN(t, dir, "CREATE_COMPLETE", 6, 13, 6)
 		}
-		reopenAndCheckN(t, dir, "CREATE_COMPLETE", 6, 13, 6)
-		if t.Failed() {
-			t.Fatalf("crash after record %d of %d", at, total)
-		}
-	}
+	})
 }
 
 // TestCrashWhileDeploymentWaits kills the engine while a software
@@ -322,32 +276,82 @@ func TestCrashWhileDeploymentWaits(t *testing.T) {
 	}
 }
 
-// crashEach kills the child running op (after setup) at every journal
-// record it appends, then reopens and checks the state with check.
-func crashEach(t *testing.T, setup func(dir string), op, tmpl string, env []string, check func(dir string)) {
+// crashCase is an operation to kill at each of its journal records:
+// after a create of base (when not ""), op runs tmpl (with member.yaml and
+// the extra environment variables env).
+type crashCase struct {
+	base, op, tmpl, member string
+	env                    []string
+}
+
+// run makes the state the operation starts from once, runs the operation
+// once to count its records, then for each record copies the starting
+// state, kills a child after that record and calls check on what it left
+// (one parallel subtest per record).
+func (c crashCase) run(t *testing.T, check func(t *testing.T, dir string, at uint64)) {
 	t.Helper()
-	total := recordsOf(t, setup, op, tmpl, env...)
-	dir0 := t.TempDir()
-	setup(dir0)
-	j, err := openJournal(filepath.Join(dir0, "stack.state"))
+	start := t.TempDir()
+	if c.base != "" && runCrashChild(t, start, "create", c.base, 0) {
+		t.Fatal("setup crashed")
+	}
+	first := journalSeq(t, start)
+	whole := t.TempDir()
+	copyDir(t, start, whole)
+	if runCrashChildFiles(t, whole, c.op, c.tmpl, c.member, 0, c.env...) {
+		t.Fatal("crashed without a crash point")
+	}
+	total := journalSeq(t, whole)
+	if total <= first+1 {
+		t.Fatalf("%s appended %d records", c.op, total-first)
+	}
+	for at := first + 1; at < total; at++ {
+		t.Run(fmt.Sprintf("record%d", at), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			copyDir(t, start, dir)
+			if !runCrashChildFiles(t, dir, c.op, c.tmpl, c.member, at, c.env...) {
+				t.Fatalf("record %d: the child did not crash", at)
+			}
+			check(t, dir, at)
+		})
+	}
+}
+
+// journalSeq returns the last record number of the state in dir (0: none).
+func journalSeq(t *testing.T, dir string) uint64 {
+	t.Helper()
+	path := filepath.Join(dir, "stack.state")
+	if _, err := os.Stat(path); err != nil {
+		return 0
+	}
+	j, err := openJournal(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := j.seq
-	j.close()
-	if first >= total {
-		t.Fatalf("%s appended no record (%d, %d)", op, first, total)
-	}
-	for at := first + 1; at < total; at++ {
-		dir := t.TempDir()
-		setup(dir)
-		if !runCrashChildFiles(t, dir, op, tmpl, "", at, env...) {
-			t.Fatalf("record %d: the child did not crash", at)
+	defer j.close()
+	return j.seq
+}
+
+// copyDir copies the files under src (a crashed child's state and cloud)
+// into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
 		}
-		check(dir)
-		if t.Failed() {
-			t.Fatalf("crash after record %d of %d", at, total)
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
 		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -360,12 +364,8 @@ func TestCrashDuringRollback(t *testing.T) {
 	}
 	base := twenty("img-1", "small", 0)
 	next := twenty("img-2", "small", 4) + "  boom:\n    type: OS::Heat::TestResource\n    depends_on: s03\n    properties: {fail: true}\n"
-	setup := func(dir string) {
-		if runCrashChild(t, dir, "create", base, 0) {
-			t.Fatal("setup crashed")
-		}
-	}
-	crashEach(t, setup, "update", next, []string{"ORCHESTRATE_CRASH_FAILS=1"}, func(dir string) {
+	c := crashCase{base: base, op: "update", tmpl: next, env: []string{"ORCHESTRATE_CRASH_FAILS=1"}}
+	c.run(t, func(t *testing.T, dir string, _ uint64) {
 		reopenAndCheckFails(t, dir, "ROLLBACK_COMPLETE", 24, 20, 20, true)
 	})
 }
@@ -376,12 +376,8 @@ func TestCrashDuringDelete(t *testing.T) {
 		t.Skip("spawns one process per journal record")
 	}
 	base := twenty("img-1", "small", 0)
-	setup := func(dir string) {
-		if runCrashChild(t, dir, "create", base, 0) {
-			t.Fatal("setup crashed")
-		}
-	}
-	crashEach(t, setup, "delete", base, nil, func(dir string) {
+	c := crashCase{base: base, op: "delete", tmpl: base}
+	c.run(t, func(t *testing.T, dir string, _ uint64) {
 		reopenAndCheckN(t, dir, "DELETE_COMPLETE", 20, 0, 0)
 	})
 }
@@ -404,12 +400,8 @@ func TestCrashDuringRollingUpdate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns one process per journal record")
 	}
-	setup := func(dir string) {
-		if runCrashChild(t, dir, "create", rollingGroup("img-1"), 0) {
-			t.Fatal("setup crashed")
-		}
-	}
-	crashEach(t, setup, "update", rollingGroup("img-2"), nil, func(dir string) {
+	c := crashCase{base: rollingGroup("img-1"), op: "update", tmpl: rollingGroup("img-2")}
+	c.run(t, func(t *testing.T, dir string, _ uint64) {
 		reopenAndCheckN(t, dir, "UPDATE_COMPLETE", 12, 7, 6)
 	})
 }
