@@ -277,6 +277,10 @@ func FuzzJournal(f *testing.F) {
 	rec2, _ := encodeRecord(nil, &record{Seq: 2, T: "res", ID: "a", Res: &resState{Name: "a", Properties: map[string]any{"x": int64(1)}}})
 	f.Add(append(rec, rec2...))
 	f.Add([]byte("00000000 {}\n"))
+	hook, _ := encodeRecord(nil, &record{Seq: 3, T: "hook", ID: "a", Hook: "pre-create", Type: "Sim::Server"})
+	unhook, _ := encodeRecord(nil, &record{Seq: 4, T: "unhook", ID: "a", Hook: "pre-create"})
+	end, _ := encodeRecord(nil, &record{Seq: 5, T: "end", Status: StatusFailed, Op: &opInfo{Action: ActionRollback}})
+	f.Add(append(append(append(append(rec, rec2...), hook...), unhook...), end...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j := &journal{st: &stackState{Resources: map[string]*resState{}}}
 		off, err := j.replay(bytes.NewReader(data))
