@@ -210,6 +210,31 @@ func Run(t *testing.T, rt orchestrate.ResourceType, cfg Config) {
 			cleanup(t, rt, reqs[i], &orchestrate.State{PhysicalID: ids[i]})
 		}
 	})
+	t.Run("SnapshotThenDelete", func(t *testing.T) {
+		sn, ok := rt.(orchestrate.Snapshotter)
+		if !ok {
+			t.Skip("not a Snapshotter (no Snapshot deletion policy)")
+		}
+		ctx := t.Context()
+		req := request(t, rt, cfg, newKey(t))
+		a, err := rt.Create(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Prior = a
+		// The engine may call Snapshot again after a crash.
+		for i := range 2 {
+			if err := sn.Snapshot(ctx, req); err != nil {
+				t.Fatalf("Snapshot %d: %v", i+1, err)
+			}
+		}
+		if err := rt.Delete(ctx, req); err != nil {
+			t.Fatalf("Delete after Snapshot: %v", err)
+		}
+		if err := sn.Snapshot(ctx, req); err != nil {
+			t.Errorf("Snapshot of a deleted resource (a crash after Delete): %v", err)
+		}
+	})
 	t.Run("CancelledContext", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
