@@ -21,15 +21,17 @@
 //     ImageDigest parameter); each server a bare-metal node claimed from the
 //     pool by profile and placed on the node tagged for it (the scheduler
 //     hint capabilities:node).
-//  5. Every overcloud node rendered /etc/toy/toy.conf with the values of the
-//     stack's ToyGreeting and ToyWorkers parameters, ran the phase scripts
-//     and signalled its deployment.
+//  5. Every overcloud node booted v1, rendered /etc/toy/toy.conf with the
+//     values of the stack's ToyGreeting and ToyWorkers parameters, ran the
+//     phase scripts and signalled its deployment.
 //  6. Cloud.Update to image v2, rolling one server at a time (the groups'
-//     rolling_update), then Cloud.Rollback to v1; /var/lib/toy/first-boot,
-//     written at the first boot, is still there on every node.
-//  7. A compute's machine dies (its BMC stops answering); Cloud.Recover puts
-//     it in maintenance and replaces its server from the pool: the spare
-//     tagged for the next compute index gets it, configured and signalled.
+//     rolling_update), then Cloud.Rollback to v1; toy/first-boot, written
+//     on the persistent volume at the first boot, is still there on every
+//     node.
+//  7. A compute's machine dies (powered off, its BMC stops answering);
+//     Cloud.Probe finds it, and Cloud.Recover puts it in maintenance and
+//     replaces its server from the pool: the spare tagged for the next
+//     compute index gets it, boots v1, is configured and signals.
 //  8. The summary: nodes (BMC protocol, profile, state, power, server, image
 //     digest, deployments signalled), images, stacks (owner, image history),
 //     the recovery, the checks made and the timings.
@@ -39,8 +41,10 @@
 // With -nodes N the datacenter has N machines (at least 5): a quarter are
 // spares and the overcloud gets the rest as computes.
 //
-// Until drivers/sim boots its machines from their disks, the example runs
-// each overcloud server's node agent itself (agents.go): the real
-// refresh.Agent, against the Cloud's metadata service, with the node's root
-// directory as $ROOT.
+// The machines boot for real, as far as data goes: once its image is
+// deployed a machine runs the Cloud's NodeBooter (drivers/sim's Booter),
+// which extracts the image's root into the machine's directory and runs
+// the node agent (refresh.Agent) against the Cloud's metadata service,
+// with the phase scripts writing under $ROOT and the persistent volume
+// $VOLUME.
 package main

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/tripleo-go/tripleo/image"
 	"github.com/tripleo-go/tripleo/orchestrate"
 	"github.com/tripleo-go/tripleo/provision"
+	"github.com/tripleo-go/tripleo/refresh"
 )
 
 // assets are the example's files: HOT templates, the golden image's root
@@ -251,29 +253,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer dc.Close()
 
-	// The images the nodes run, by digest, for the node agents' "boot".
-	var imgMu sync.Mutex
-	versions := map[string]string{}
-	var cloud *tripleo.Cloud
-	release := func(string) string {
-		d, err := cloud.Deployment(tripleo.OvercloudStack)
-		if err != nil {
-			return "unknown"
-		}
-		digest := d.Image
-		if d.Pending != nil {
-			digest = d.Pending.Image
-		}
-		imgMu.Lock()
-		defer imgMu.Unlock()
-		return versions[digest]
-	}
+	// The machines boot the image deployed on their disk and run its node
+	// agent (the Cloud's NodeBooter); fleet counts what their agents
+	// signalled, by machine.
+	fleet := newNodeSet(dc)
 	roll := &rolling{}
-	agents, err := newNodeAgents(ctx, nil, tripleo.OvercloudStack, dir+"/nodes", release, out)
-	if err != nil {
-		return err
-	}
-	cloud, err = tripleo.Open(ctx, dir+"/cloud", &tripleo.Options{
+	cloud, err := tripleo.Open(ctx, dir+"/cloud", &tripleo.Options{
 		ImageWriter: func(path string) provision.DeployStep { return dc.DeployStep(path) },
 		Provision: provision.Options{
 			BMC: provision.BMCOptions{PollInterval: 20 * time.Millisecond, MaxPollInterval: 200 * time.Millisecond},
@@ -285,16 +270,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if ev.ResourceType == "OS::Heat::Stack" || ev.Status != orchestrate.StatusInProgress {
 				out.printf("stack %s: %s %s", ev.StackName, ev.ResourceName, ev.State())
 			}
-			agents.event(ev)
 			roll.event(ev)
+		}},
+		Boot: tripleo.BootOptions{OnEvent: func(machine string, ev refresh.AgentEvent) {
+			node := fleet.byMachine[machine]
+			switch ev.Kind {
+			case refresh.AgentSignaled:
+				fleet.signal(node)
+				out.printf("node %s: agent signalled deployment %s (status %d)", node, ev.Deployment, ev.StatusCode)
+			case refresh.AgentRunFailed, refresh.AgentSignalFailed:
+				out.printf("node %s: agent: %s: %v", node, ev.Kind, ev.Err)
+			}
 		}},
 	})
 	if err != nil {
 		return err
 	}
-	agents.cloud = cloud
 	defer cloud.Close()
-	defer agents.close()
+	dc.SetBooter(cloud.Booter())
 
 	// 2. The golden image, in two versions.
 	var imgs []*image.Artifact
@@ -310,9 +303,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			imgMu.Lock()
-			versions[a.Digest] = v
-			imgMu.Unlock()
 			imgs = append(imgs, a)
 			out.printf("image toy-overcloud:%s: %s (%d elements, %d files)", v, a.Digest, len(a.Manifest.Elements), a.Manifest.Files)
 		}
@@ -376,7 +366,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		for _, node := range placed {
-			if err := checkNode(agents, node, "v1"); err != nil {
+			if err := checkNode(fleet, node, "v1"); err != nil {
 				return err
 			}
 		}
@@ -384,7 +374,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		check("%d overcloud nodes rendered /etc/toy/toy.conf from the stack's parameters (greeting %q, workers %s) and ran the phase scripts; their %d deployments were signalled", len(placed), toyGreeting, toyWorkers, n)
+		check("%d overcloud nodes booted v1, rendered /etc/toy/toy.conf from the stack's parameters (greeting %q, workers %s) and ran the phase scripts; their %d deployments were signalled", len(placed), toyGreeting, toyWorkers, n)
 		return nil
 	}); err != nil {
 		return err
@@ -401,7 +391,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		for _, node := range placed {
-			if err := checkNode(agents, node, "v2"); err != nil {
+			if err := checkNode(fleet, node, "v2"); err != nil {
 				return err
 			}
 		}
@@ -423,21 +413,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		for _, node := range placed {
-			if err := checkNode(agents, node, "v1"); err != nil {
+			if err := checkNode(fleet, node, "v1"); err != nil {
 				return err
 			}
-			boots, err := os.ReadFile(filepath.Join(agents.root(node), "var/lib/toy/boots"))
+			runs, err := os.ReadFile(filepath.Join(fleet.volume(node), "toy/configured"))
 			if err != nil {
 				return err
 			}
-			if got := strings.Fields(string(boots)); strings.Join(got, " ") != "v1 v2 v1" {
-				return fmt.Errorf("node %s booted %v, want v1 v2 v1", node, got)
+			if got := strings.Join(slices.Compact(strings.Fields(string(runs))), " "); got != "v1 v2 v1" {
+				return fmt.Errorf("node %s ran %s, want v1 v2 v1", node, got)
 			}
 		}
 		if err := roll.check(len(placed), 1); err != nil {
 			return err
 		}
-		check("%d overcloud nodes run v1 again, one server at a time; /var/lib/toy/first-boot (written by v1) survived the update and the rollback", len(placed))
+		check("%d overcloud nodes run v1 again, one server at a time; toy/first-boot (written by v1 on each node's persistent volume) survived the update and the rollback", len(placed))
 		return nil
 	}); err != nil {
 		return err
@@ -453,8 +443,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		m := dc.MachineFor(n.BMCAddress)
 		m.SetFault(sim.FaultUnreachable, 0)
-		agents.stopNode(victim)
-		out.printf("node %s: machine killed (BMC %s unplugged)", victim, n.BMCAddress)
+		m.Power(provision.PowerActionOff)
+		out.printf("node %s: machine killed (powered off, BMC %s unplugged)", victim, n.BMCAddress)
 		probes, err := cloud.Probe(ctx, &tripleo.ProbeOptions{Timeout: time.Second})
 		if err != nil {
 			return err
@@ -474,7 +464,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		out.printf("node %s: %s replaced by %s on %s", victim, rec.Resource, rec.Replacement, rec.NewNode)
-		if err := checkNode(agents, rec.NewNode, "v1"); err != nil {
+		if err := checkNode(fleet, rec.NewNode, "v1"); err != nil {
 			return err
 		}
 		placed, err := stackNodes(ctx, cloud, tripleo.OvercloudStack)
@@ -484,17 +474,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if _, err := checkSignalled(ctx, cloud, tripleo.OvercloudStack, len(placed)); err != nil {
 			return err
 		}
-		check("%s (BMC unreachable) is in maintenance; its server came back as %s on spare %s, configured and signalled", victim, rec.Replacement, rec.NewNode)
+		check("%s (BMC unreachable) is in maintenance; its server came back as %s on spare %s, booted, configured and signalled", victim, rec.Replacement, rec.NewNode)
 		return nil
 	}); err != nil {
 		return err
 	}
-	if err := agents.close(); err != nil {
+	// The agents' last events are in once they stopped.
+	if err := cloud.Booter().Close(); err != nil {
 		return err
 	}
 
 	// 8. The summary.
-	sum, err := summarize(ctx, cloud, agents, imgs)
+	sum, err := summarize(ctx, cloud, fleet, imgs)
 	if err != nil {
 		return err
 	}
@@ -526,19 +517,65 @@ func stackNodes(ctx context.Context, cloud *tripleo.Cloud, stack string) ([]stri
 	return names, nil
 }
 
-// checkNode checks that node runs image version v, rendered the toy
-// service's configuration from the stack's parameters, ran its phase
-// scripts, kept its persistent first-boot file and signalled.
-func checkNode(a *nodeAgents, node, v string) error {
-	root := a.root(node)
-	read := func(p string) (string, error) {
-		b, err := os.ReadFile(filepath.Join(root, p))
+// nodeSet maps the example's nodes (node-I) to their machines (mI) and
+// counts the deployments each node's agent signalled.
+type nodeSet struct {
+	dc        *sim.Datacenter
+	byMachine map[string]string // machine → node
+
+	mu        sync.Mutex
+	signalled map[string]int
+}
+
+func newNodeSet(dc *sim.Datacenter) *nodeSet {
+	s := &nodeSet{dc: dc, byMachine: map[string]string{}, signalled: map[string]int{}}
+	for i, m := range dc.Machines() {
+		s.byMachine[m.Name()] = fmt.Sprintf("node-%d", i)
+	}
+	return s
+}
+
+func (s *nodeSet) machine(node string) *sim.Machine {
+	i, _ := strconv.Atoi(strings.TrimPrefix(node, "node-"))
+	return s.dc.Machine(i)
+}
+
+// root is the root filesystem node booted (extracted from its disk).
+func (s *nodeSet) root(node string) string {
+	return filepath.Join(s.machine(node).Dir(), tripleo.BootRootDir)
+}
+
+// volume is node's persistent volume.
+func (s *nodeSet) volume(node string) string {
+	return filepath.Join(s.machine(node).Dir(), tripleo.BootVolumeDir)
+}
+
+func (s *nodeSet) signal(node string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.signalled[node]++
+}
+
+func (s *nodeSet) signals(node string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signalled[node]
+}
+
+// checkNode checks that node booted image version v (its root's
+// /etc/toy-release), rendered the toy service's configuration from the
+// stack's parameters, ran its phase scripts, and keeps first-boot, written
+// by v1, on its persistent volume.
+func checkNode(s *nodeSet, node, v string) error {
+	read := func(dir, p string) (string, error) {
+		b, err := os.ReadFile(filepath.Join(dir, p))
 		if err != nil {
 			return "", fmt.Errorf("node %s: %w", node, err)
 		}
 		return string(b), nil
 	}
-	conf, err := read("etc/toy/toy.conf")
+	root := s.root(node)
+	conf, err := read(root, "etc/toy/toy.conf")
 	if err != nil {
 		return err
 	}
@@ -547,15 +584,18 @@ func checkNode(a *nodeAgents, node, v string) error {
 			return fmt.Errorf("node %s: /etc/toy/toy.conf lacks %q:\n%s", node, want, conf)
 		}
 	}
-	ready, err := read("run/toy/ready")
+	if rel, err := read(root, "etc/toy-release"); err != nil || rel != v+"\n" {
+		return fmt.Errorf("node %s booted release %q (%v), want %s", node, rel, err, v)
+	}
+	ready, err := read(root, "run/toy/ready")
 	if err != nil {
 		return err
 	}
 	if !strings.HasPrefix(ready, v+"\n") {
 		return fmt.Errorf("node %s: the toy service runs %q, want %s", node, strings.SplitN(ready, "\n", 2)[0], v)
 	}
-	if _, err := read("var/lib/toy/first-boot"); err != nil {
-		return err
+	if first, err := read(s.volume(node), "toy/first-boot"); err != nil || first != "v1\n" {
+		return fmt.Errorf("node %s: first-boot on the volume is %q (%v), want v1", node, first, err)
 	}
 	return nil
 }
@@ -588,7 +628,7 @@ func checkSignalled(ctx context.Context, cloud *tripleo.Cloud, stack string, ser
 	return n, nil
 }
 
-func summarize(ctx context.Context, cloud *tripleo.Cloud, agents *nodeAgents, imgs []*image.Artifact) (*Summary, error) {
+func summarize(ctx context.Context, cloud *tripleo.Cloud, fleet *nodeSet, imgs []*image.Artifact) (*Summary, error) {
 	sum := &Summary{}
 	for i, a := range imgs {
 		sum.Images = append(sum.Images, ImageSummary{Tag: fmt.Sprintf("toy-overcloud:v%d", i+1), Digest: a.Digest})
@@ -634,7 +674,7 @@ func summarize(ctx context.Context, cloud *tripleo.Cloud, agents *nodeAgents, im
 	for _, n := range all {
 		bmc, _, _ := strings.Cut(n.BMCAddress, "://")
 		ns := NodeSummary{Name: n.Name, BMC: bmc, Profile: strings.TrimPrefix(strings.Split(n.Properties["capabilities"], ",")[0], "profile:"),
-			State: n.ProvisionState.String(), Power: n.PowerState.String(), Signalled: agents.signals(n.Name)}
+			State: n.ProvisionState.String(), Power: n.PowerState.String(), Signalled: fleet.signals(n.Name)}
 		if n.Properties[tripleo.PropMaintenance] == "true" {
 			ns.Maintenance = n.Properties[tripleo.PropMaintenanceReason]
 		}
@@ -683,7 +723,7 @@ func writeText(w io.Writer, s *Summary) error {
 		if n.Maintenance != "" {
 			note = "maintenance: " + n.Maintenance
 		} else if n.Signalled > 0 {
-			note = fmt.Sprintf("%d deployments signalled", n.Signalled)
+			note = fmt.Sprintf("signalled %d", n.Signalled)
 		}
 		fmt.Fprintf(&b, row, n.Name, n.BMC, n.Profile, n.State, n.Power, n.Stack, n.Server, short(n.Image), note)
 	}
