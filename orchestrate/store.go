@@ -183,6 +183,7 @@ func (st *stackState) apply(r *record) {
 			}
 		}
 		st.Op = nil
+		st.Hooks = nil // hooks belong to the operation that set them
 		if r.Op != nil {
 			// The next operation (a rollback) begins in the same record.
 			st.apply(&record{T: "begin", Op: r.Op, Time: r.Time})

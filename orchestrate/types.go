@@ -89,6 +89,8 @@ type ResourceType interface {
 // plug-in is no Snapshotter fails validation, as in Heat:
 // `"Snapshot" deletion policy not supported`.
 type Snapshotter interface {
+	// Snapshot keeps a copy of the resource req.Key names (req.Prior
+	// holds its state); a resource that is gone is not an error.
 	Snapshot(ctx context.Context, req *Request) error
 }
 
