@@ -248,6 +248,7 @@ func TestLifecycle(t *testing.T) {
 	c := env.c
 	v1, v2 := lcImages(t, c)
 	size := rawSize(t, v1)
+	env.dc.SetBooter(c.Booter()) // the machines boot what they are given
 	if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, nil), &tripleo.DeployOptions{Image: "overcloud:v1"}); !errors.Is(err, tripleo.ErrNotDeployed) {
 		t.Fatalf("DeployOvercloud before the undercloud: %v, want ErrNotDeployed", err)
 	}
@@ -283,6 +284,18 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 	checkClaims(t, c, env.dc, 4)
+	// State on the computes' persistent volumes, which redeploys keep.
+	volume := func(node string) string {
+		return filepath.Join(env.dc.MachineFor(mustNode(t, c, node).BMCAddress).Dir(), tripleo.BootVolumeDir)
+	}
+	for _, n := range placed[:2] {
+		if err := os.MkdirAll(volume(n), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(volume(n), "state"), []byte(n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	// Update: one server at a time, each back on its node.
 	mark := len(env.eventsOf("overcloud"))
@@ -321,6 +334,11 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 	checkRolling(t, env.eventsOf("overcloud")[mark:], 1)
+	for _, n := range placed[:2] {
+		if b, err := os.ReadFile(filepath.Join(volume(n), "state")); err != nil || string(b) != n {
+			t.Errorf("%s: the volume's state after update and rollback: %q, %v", n, b, err)
+		}
+	}
 	if _, err := c.Rollback(ctx, "overcloud", nil); !errors.Is(err, tripleo.ErrNoPreviousImage) {
 		t.Errorf("second rollback: %v, want ErrNoPreviousImage", err)
 	}
