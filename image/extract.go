@@ -90,6 +90,10 @@ func ExtractRoot(ctx context.Context, disk, dst string, opts *ExtractOptions) (*
 		return nil, fmt.Errorf("image: extract root of %s: %w", disk, err)
 	}
 	res := &ExtractResult{Partition: *part}
+	magic := make([]byte, 4)
+	if _, err := f.ReadAt(magic, part.Start); err == nil && string(magic) == "hsqs" {
+		return nil, fmt.Errorf("image: extract root of %s: partition %d (%s) holds squashfs, which ExtractRoot does not read", disk, part.Number, part.Name)
+	}
 	efs, err := openExt4(io.NewSectionReader(f, part.Start, part.Size), part.Size)
 	if err != nil {
 		return nil, fmt.Errorf("image: extract root of %s: partition %d (%s): %w", disk, part.Number, part.Name, err)

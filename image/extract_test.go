@@ -1,13 +1,16 @@
 package image
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -113,6 +116,15 @@ func TestExtractRootErrors(t *testing.T) {
 	if _, err := ExtractRoot(t.Context(), a.Path(a.Raw), dst, &ExtractOptions{Partition: "ESP"}); !errors.Is(err, errExt4) {
 		t.Errorf("ESP as root: %v, want an ext4 error", err)
 	}
+	t.Run("squashfs", func(t *testing.T) {
+		peertest.Look(t, "mksquashfs")
+		spec := &Spec{Name: "sq", SourceDateEpoch: 1700000000,
+			Layout: Layout{DiskSize: 96 * MiB, ESPSize: 40 * MiB, RootFS: FSSquashfs}}
+		sq := buildT(t, spec, NewTree(Entry{Path: "etc/hostname", Mode: 0o644, Data: []byte("sq\n")}), nil)
+		if _, err := ExtractRoot(t.Context(), sq.Path(sq.Raw), dst, nil); err == nil || !strings.Contains(err.Error(), "squashfs") {
+			t.Errorf("squashfs root: %v, want an error naming squashfs", err)
+		}
+	})
 	if b, err := os.ReadFile(filepath.Join(dst, "keep")); err != nil || string(b) != "x" {
 		t.Errorf("destination changed by a failed extraction: %q %v", b, err)
 	}
@@ -144,4 +156,31 @@ func BenchmarkExtractRoot(b *testing.B) {
 			}
 		}
 	})
+}
+
+// The pure-Go writer's filesystems (go-diskfs) read back too.
+func TestExtractRootExt4Go(t *testing.T) {
+	tree := NewTree(Entry{Path: "etc/hostname", Mode: 0o644, Data: []byte("go\n")},
+		Entry{Path: "usr/bin/tool", Mode: 0o755, Data: bytes.Repeat([]byte("tool"), 30000)},
+		Entry{Path: "usr/bin/link", Mode: fs.ModeSymlink | 0o777, Target: "tool"},
+		Entry{Path: "var/log", Mode: fs.ModeDir | 0o750})
+	spec := &Spec{Name: "go", SourceDateEpoch: 1700000000, Layout: Layout{DiskSize: 96 * MiB, ESPSize: 40 * MiB}}
+	a := buildT(t, spec, tree, &Options{RootWriter: Ext4Go{}})
+	dst := filepath.Join(t.TempDir(), "root")
+	if _, err := ExtractRoot(t.Context(), a.Path(a.Raw), dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := readStaged(t, dst, nil)
+	if e := got["usr/bin/tool"]; !bytes.Equal(e.data, bytes.Repeat([]byte("tool"), 30000)) || e.mode != 0o100755 {
+		t.Errorf("usr/bin/tool: mode %o, %d bytes", e.mode, len(e.data))
+	}
+	if e := got["usr/bin/link"]; e.target != "tool" {
+		t.Errorf("usr/bin/link -> %q", e.target)
+	}
+	if e := got["var/log"]; e.mode != 0o40750 {
+		t.Errorf("var/log: mode %o", e.mode)
+	}
+	if e := got["etc/hostname"]; string(e.data) != "go\n" {
+		t.Errorf("etc/hostname: %q", e.data)
+	}
 }
