@@ -119,7 +119,14 @@ func (pl *planner) stack(ctx context.Context, sc *scope) error {
 		props, perr := pl.o.resolveIn(sc, d.Properties)
 		md, merr := pl.o.resolveIn(sc, d.Metadata)
 		pm, _ := props.(map[string]any)
-		if err := pl.one(ctx, sc, sc.prefix+d.Name, typName, pm, md, perr == nil && merr == nil, d.UpdatePolicy, d.DeletionPolicy); err != nil {
+		var unknown map[string]bool
+		if perr != nil {
+			// What is known yet still shows a new resource's members or
+			// nested resources, as Heat's preview does.
+			pm, unknown = pl.o.knownProps(sc, d.Properties)
+		}
+		if err := pl.one(ctx, sc, sc.prefix+d.Name, typName, pm, md, perr == nil && merr == nil, unknown,
+			d.UpdatePolicy, d.DeletionPolicy); err != nil {
 			return err
 		}
 	}
@@ -129,18 +136,19 @@ func (pl *planner) stack(ctx context.Context, sc *scope) error {
 // one plans resource id of type typName; resolved is false when its
 // properties or metadata depend on resources that change.
 func (pl *planner) one(ctx context.Context, sc *scope, id, typName string, props map[string]any, md any, resolved bool,
-	updatePolicy map[string]any, deletionPolicy string) error {
+	unknown map[string]bool, updatePolicy map[string]any, deletionPolicy string) error {
 	pl.wanted[id] = true
 	action := pl.o.planOne(id, typName, props, md, resolved)
 	pl.changes = append(pl.changes, Change{Resource: id, Type: typName, Action: action})
-	if !resolved {
+	if !resolved && action != ChangeCreate {
+		// Nested changes of a changing resource are not known yet.
 		return nil
 	}
 	switch {
-	case typName == TypeResourceGroup:
+	case typName == TypeResourceGroup && !unknown["count"] && !unknown["resource_def"]:
 		return pl.group(ctx, sc, id, props)
 	case hot.IsTemplatePath(typName):
-		return pl.nested(ctx, sc, id, typName, props, md, updatePolicy, deletionPolicy)
+		return pl.nested(ctx, sc, id, typName, props, md, len(unknown) > 0, updatePolicy, deletionPolicy)
 	}
 	return nil
 }
@@ -206,20 +214,43 @@ func (pl *planner) group(ctx context.Context, sc *scope, id string, props map[st
 		}
 		mprops, _ := replaceIndex(def["properties"], indexVar, name).(map[string]any)
 		md := replaceIndex(def["metadata"], indexVar, name)
-		if err := pl.one(ctx, sc, id+"/"+name, typName, mprops, md, true, nil, "Delete"); err != nil {
+		if err := pl.one(ctx, sc, id+"/"+name, typName, mprops, md, true, nil, nil, "Delete"); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// knownProps evaluates the properties of sc's resource one by one: the
+// values known yet, and the names of the others (they need a resource
+// that is not ready).
+func (o *op) knownProps(sc *scope, props map[string]any) (map[string]any, map[string]bool) {
+	out, unknown := map[string]any{}, map[string]bool{}
+	for k, v := range props {
+		if rv, err := o.resolveIn(sc, v); err == nil {
+			out[k] = rv
+		} else {
+			unknown[k] = true
+		}
+	}
+	return out, unknown
+}
+
 // nested plans the resources of a template resource's nested stack.
 func (pl *planner) nested(ctx context.Context, sc *scope, id, path string, props map[string]any, md any,
-	updatePolicy map[string]any, deletionPolicy string) error {
+	partial bool, updatePolicy map[string]any, deletionPolicy string) error {
 	o := pl.o
 	tmpl, err := o.nestedTemplate(path)
 	if err != nil {
 		return err
+	}
+	if partial {
+		// A new nested stack whose parameters are not all known yet: its
+		// resources (whatever their conditions) will be created.
+		for _, r := range tmpl.Resources {
+			pl.changes = append(pl.changes, Change{Resource: id + "/" + r.Name, Type: r.Type, Action: ChangeCreate})
+		}
+		return nil
 	}
 	params := map[string]any{}
 	for k, v := range props {

@@ -60,7 +60,8 @@
 // and group members: each keeps its own line and the nested resources
 // follow under their flat names ("role/server", "group/0/server"); a
 // resource whose properties depend on resources that change is listed as
-// update, without its nested resources. The walk starts each
+// update, without its nested resources; a new one still lists its nested
+// resources as created (its group members only when the count is known). The walk starts each
 // resource as soon as its dependencies complete, with bounded parallelism
 // and no polling; after a failure it finishes what is in flight and starts
 // nothing new, then (unless Options.DisableRollback) rolls back to the last

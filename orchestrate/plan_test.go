@@ -94,3 +94,37 @@ func TestPlanNested(t *testing.T) {
 		t.Errorf("plan dropping probe:\n%s", p)
 	}
 }
+
+// TestPlanCreateWithUnknownProperties: a new template resource whose
+// parameters need resources that do not exist yet still lists its nested
+// resources as created; a new group whose count is unknown lists none.
+func TestPlanCreateWithUnknownProperties(t *testing.T) {
+	h := newHarness(t)
+	e := h.open(nil)
+	p, err := e.Plan(t.Context(), "s", &Input{TemplateFile: "p.yaml", Files: map[string]string{"child.yaml": `heat_template_version: rocky
+parameters:
+  server: {type: string}
+resources:
+  config: {type: OS::Heat::None}
+  label: {type: OS::Heat::Value, properties: {value: {get_param: server}}}
+`}, Template: `heat_template_version: rocky
+resources:
+  srv: {type: Sim::Server, properties: {image: img}}
+  child: {type: child.yaml, properties: {server: {get_resource: srv}}}
+  group:
+    type: OS::Heat::ResourceGroup
+    properties: {count: {get_attr: [srv, name]}, resource_def: {type: OS::Heat::None}}
+`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "CREATE s\n" +
+		"  create   child (child.yaml)\n" +
+		"  create   child/config (OS::Heat::None)\n" +
+		"  create   child/label (OS::Heat::Value)\n" +
+		"  create   group (OS::Heat::ResourceGroup)\n" +
+		"  create   srv (Sim::Server)\n"
+	if p.String() != want {
+		t.Errorf("plan:\n%s\nwant:\n%s", p, want)
+	}
+}
