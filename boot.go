@@ -158,7 +158,8 @@ func (b *NodeBooter) Close() error {
 }
 
 // Boot implements drivers/sim's Booter: it prepares the machine's root
-// and volume and runs its agent until ctx ends (it then returns nil).
+// and volume and runs its agent until ctx ends or the NodeBooter closes
+// (it then returns nil, even when that cut the extraction short).
 func (b *NodeBooter) Boot(ctx context.Context, machine, disk, dir string) (err error) {
 	b.mu.Lock()
 	if b.closed {
@@ -169,16 +170,19 @@ func (b *NodeBooter) Boot(ctx context.Context, machine, disk, dir string) (err e
 	b.wg.Add(1)
 	b.mu.Unlock()
 	defer b.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(b.ctx, cancel)()
 	defer func() {
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			err = nil // powered off (or closed) mid-boot: a normal stop
+		case err != nil:
 			b.mu.Lock()
 			b.stats.Failures++
 			b.mu.Unlock()
 		}
 	}()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(b.ctx, cancel)()
 	log := b.log.With("machine", machine)
 
 	root := filepath.Join(dir, BootRootDir)

@@ -2,7 +2,9 @@ package tripleo_test
 
 import (
 	"context"
+	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,4 +191,82 @@ func BenchmarkBootRoot(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Without a config drive a machine boots its root but runs no agent; a
+// reboot of the same disk keeps the root as it was (what the node wrote
+// survives), a rewritten disk gets a fresh root; a closed NodeBooter
+// boots nothing.
+func TestNodeBooterReboot(t *testing.T) {
+	peertest.Look(t, "mkfs.ext4")
+	c, _, _ := newCloud(t, 1, nil)
+	a := toyImage(t, c, "v1")
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "disk.img")
+	idle := make(chan struct{}, 1)
+	b := tripleo.NewNodeBooter(&tripleo.BootOptions{Logger: slog.New(slog.NewTextHandler(signalWriter{
+		"booted without a config drive": idle}, nil))})
+	boot := func() {
+		t.Helper()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- b.Boot(ctx, "m0", disk, dir) }()
+		select {
+		case <-idle:
+		case err := <-done:
+			t.Fatalf("Boot returned early: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("Boot: %v", err)
+		}
+	}
+	if err := os.WriteFile(disk, []byte(readFile(t, a.Path(a.Raw))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	boot()
+	root := filepath.Join(dir, tripleo.BootRootDir)
+	if got := readFile(t, filepath.Join(root, "etc/image-version")); got != "v1\n" {
+		t.Fatalf("root: image-version %q", got)
+	}
+	if err := os.WriteFile(filepath.Join(root, "etc/written-by-node"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	boot()
+	if _, err := os.Stat(filepath.Join(root, "etc/written-by-node")); err != nil {
+		t.Errorf("a reboot of the same disk lost the root's changes: %v", err)
+	}
+	// rewrite the disk (a deploy): a fresh root
+	now := time.Now().Add(time.Second)
+	if err := os.Chtimes(disk, now, now); err != nil {
+		t.Fatal(err)
+	}
+	boot()
+	if _, err := os.Stat(filepath.Join(root, "etc/written-by-node")); err == nil {
+		t.Error("a rewritten disk booted the old root")
+	}
+	if st := b.Stats(); st.Boots != 3 || st.Extractions != 2 || st.Failures != 0 {
+		t.Errorf("stats %+v, want 3 boots, 2 extractions", st)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Boot(t.Context(), "m0", disk, dir); !errors.Is(err, tripleo.ErrClosed) {
+		t.Errorf("Boot after Close: %v, want ErrClosed", err)
+	}
+}
+
+// signalWriter sends on the channel of the first key a log line holds.
+type signalWriter map[string]chan struct{}
+
+func (w signalWriter) Write(p []byte) (int, error) {
+	for k, ch := range w {
+		if strings.Contains(string(p), k) {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+	return len(p), nil
 }
