@@ -3,9 +3,11 @@ package tripleo_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -185,12 +187,26 @@ func BenchmarkBootRoot(b *testing.B) {
 	peertest.Look(b, "mkfs.ext4")
 	c, _, _ := newCloud(b, 1, nil)
 	a := toyImage(b, c, "v1")
-	dst := filepath.Join(b.TempDir(), "root")
-	for b.Loop() {
-		if _, err := image.ExtractRoot(b.Context(), a.Path(a.Raw), dst, nil); err != nil {
-			b.Fatal(err)
+	b.Run("ExtractRoot", func(b *testing.B) {
+		dst := filepath.Join(b.TempDir(), "root")
+		for b.Loop() {
+			if _, err := image.ExtractRoot(b.Context(), a.Path(a.Raw), dst, nil); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	// The peer: debugfs rdump of the root partition (what a booter
+	// shelling out to e2fsprogs would do).
+	b.Run("debugfs-rdump", func(b *testing.B) {
+		debugfs := peertest.Look(b, "debugfs")[0]
+		dev := fmt.Sprintf("%s?offset=%d", a.Path(a.Raw), a.Manifest.Disk.Partitions[1].Start)
+		for b.Loop() {
+			dst := b.TempDir()
+			if out, err := exec.CommandContext(b.Context(), debugfs, "-R", "rdump / "+dst, dev).CombinedOutput(); err != nil {
+				b.Fatalf("%v: %s", err, out)
+			}
+		}
+	})
 }
 
 // Without a config drive a machine boots its root but runs no agent; a
