@@ -63,5 +63,11 @@ func FuzzMergeEnvironments(f *testing.F) {
 			}
 		}
 		_, _ = m.Registry.Resolve(res, typ)
+		for k, v := range e2.Registry.Hooks {
+			if len(m.Registry.Hooks[k]) != len(v) {
+				t.Fatalf("later environment lost the hooks of %s", k)
+			}
+		}
+		_ = m.Registry.Hooked(res, typ)
 	})
 }
