@@ -785,8 +785,9 @@ func previousImage(h []ImageRecord) string {
 // its BMC is not contacted. When it hosted a server of a stack deployed
 // through the lifecycle, the server must be a member of a resource group
 // whose removal_policies come from the parameter RemovalPoliciesParam
-// (TripleO's <Group>RemovalPolicies, type json; ErrNotRecoverable
-// otherwise): the member is added to it and the stack updated, so the
+// (TripleO's <Group>RemovalPolicies, type json); otherwise the error
+// wraps ErrNotRecoverable and the node is left untouched. The member is
+// added to the parameter's resource_list and the stack updated, so the
 // group deletes the dead member (a no-op for the released node) and
 // creates a new member with the next index, whose server claims an
 // available node (with predictable placement, the node tagged for the new
@@ -835,6 +836,13 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 			rec.Stack, rec.Resource = d.Stack, group+"/"+member
 		}
 	}
+	param := ""
+	if d != nil {
+		param = o.RemovalPoliciesParam(group)
+		if err := c.checkRemovalParam(ctx, d, param); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.takeOutOfService(ctx, n, o.Reason, log); err != nil {
 		return nil, err
 	}
@@ -843,7 +851,6 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 		rec.Time = time.Now().UTC()
 		return rec, nil
 	}
-	param := o.RemovalPoliciesParam(group)
 	before, err := claimsOf(ctx, inv)
 	if err != nil {
 		return nil, err
@@ -869,9 +876,6 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 		return &PendingOp{Action: ActionRecover, Input: next, Image: d.Image, Recovery: rec}, nil
 	})
 	if err != nil {
-		if errors.Is(err, orchestrate.ErrInvalid) && strings.Contains(err.Error(), param) {
-			err = fmt.Errorf("%w: %w", ErrNotRecoverable, err)
-		}
 		return nil, err
 	}
 	after, err := claimsOf(ctx, inv)
@@ -976,6 +980,28 @@ func (c *Cloud) Probe(ctx context.Context, opts *ProbeOptions) ([]NodeProbe, err
 		return nil, fmt.Errorf("tripleo: probe: %w", err)
 	}
 	return out, nil
+}
+
+// checkRemovalParam checks, before anything changes, that the stack's
+// template takes the removal policies parameter: the engine plans the
+// deployed input with the parameter set (an empty list).
+func (c *Cloud) checkRemovalParam(ctx context.Context, d *Deployment, param string) error {
+	if d.Input == nil {
+		return fmt.Errorf("stack %s: %w: its first deployment has not completed", d.Stack, ErrNotDeployed)
+	}
+	e, err := c.Stack(ctx, d.Stack)
+	if err != nil {
+		return err
+	}
+	in := cloneInput(d.Input)
+	if _, ok := in.Params[param]; !ok {
+		in.Params[param] = "[]"
+	}
+	if _, err := e.Plan(ctx, d.Stack, in); err != nil {
+		return fmt.Errorf("%w: stack %s: the template must take the parameter %s (type json) as the group's removal_policies: %w",
+			ErrNotRecoverable, d.Stack, param, err)
+	}
+	return nil
 }
 
 // takeOutOfService marks a dead node: maintenance, error state, claim

@@ -497,6 +497,15 @@ func TestRecoverErrors(t *testing.T) {
 	if n := mustNode(t, c, "node-1"); n.Properties[tripleo.PropMaintenance] != "" || n.ProvisionState != provision.StateActive {
 		t.Errorf("an unrecoverable node was changed: %s %v", n.ProvisionState, n.Properties)
 	}
+	// The undercloud's group takes no ControlRemovalPolicies: its node is
+	// left as it is too.
+	_, err = c.Recover(ctx, "node-0", nil)
+	if !errors.Is(err, tripleo.ErrNotRecoverable) || !strings.Contains(err.Error(), "ControlRemovalPolicies") {
+		t.Fatalf("Recover of a server in a group without removal policies: %v, want ErrNotRecoverable naming the parameter", err)
+	}
+	if n := mustNode(t, c, "node-0"); n.Properties[tripleo.PropMaintenance] != "" || n.Properties[tripleo.PropClaim] == "" {
+		t.Errorf("an unrecoverable node was changed: %s %v", n.ProvisionState, n.Properties)
+	}
 	// A spare reported dead leaves the pool and is never claimed.
 	rec, err := c.Recover(ctx, "node-4", nil)
 	if err != nil || rec.Resource != "" {
