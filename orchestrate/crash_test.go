@@ -85,6 +85,8 @@ func TestCrashHelper(t *testing.T) {
 		err = e.Create(t.Context(), "crash", in)
 	case "delete":
 		err = e.Delete(t.Context())
+	case "check":
+		err = e.CheckStack(t.Context())
 	default:
 		err = e.Update(t.Context(), in)
 	}
@@ -429,4 +431,17 @@ func TestCrashWhilePausedAtHook(t *testing.T) {
 	if info, _ := e.Show(t.Context()); info.State() != "CREATE_COMPLETE" || cloud.Servers() != 20 {
 		t.Errorf("after clearing: %s, %d servers", info.State(), cloud.Servers())
 	}
+}
+
+// TestCrashDuringCheck kills the engine at each record of a CHECK: the
+// resumed check ends CHECK_COMPLETE and creates nothing.
+func TestCrashDuringCheck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns one process per journal record")
+	}
+	base := twenty("img-1", "small", 0)
+	c := crashCase{base: base, op: "check", tmpl: base}
+	c.run(t, func(t *testing.T, dir string, _ uint64) {
+		reopenAndCheckN(t, dir, "CHECK_COMPLETE", 20, 20, 20)
+	})
 }
