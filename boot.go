@@ -1,15 +1,20 @@
 package tripleo
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tripleo-go/tripleo/image"
@@ -87,10 +92,13 @@ type BootOptions struct {
 //
 // The phase scripts run on the host, not in a chroot: their environment
 // is only PATH (the host's), ROOT (the extracted root), VOLUME, HOME and
-// TMPDIR (inside the root), TRIPLEO_MACHINE and BootOptions.Env, and an
-// image's scripts must write under $ROOT and $VOLUME only. Nothing
-// enforces that: run only images you trust. Their working directory is
-// the process's (refresh.PhaseRunner has no option for it).
+// TMPDIR (inside the root), TRIPLEO_MACHINE, TRIPLEO_BOOT_ID and
+// BootOptions.Env, and an image's scripts must write under $ROOT and
+// $VOLUME only. Nothing enforces that: run only images you trust. Their
+// working directory is the process's (refresh.PhaseRunner has no option
+// for it). When the machine powers off, a running script is killed with
+// its process group, and so is every process still holding the boot's
+// TRIPLEO_BOOT_ID (what the scripts left running), found through /proc.
 type NodeBooter struct {
 	o      BootOptions
 	log    *slog.Logger
@@ -209,16 +217,81 @@ func (b *NodeBooter) Boot(ctx context.Context, machine, disk, dir string) (err e
 		<-ctx.Done()
 		return nil
 	}
-	agent, err := b.agent(log, machine, root, volume, url)
+	bootID := make([]byte, 16)
+	_, _ = rand.Read(bootID)
+	token := bootEnv + "=" + hex.EncodeToString(bootID)
+	agent, err := b.agent(log, machine, root, volume, url, token)
 	if err != nil {
 		return fmt.Errorf("tripleo: boot %s: %w", machine, err)
 	}
 	log.Info("node agent started", "metadata_url", url)
-	if err := agent.Run(ctx); err != nil && ctx.Err() == nil {
+	err = agent.Run(ctx)
+	if n := killBootProcesses(token); n > 0 {
+		log.Info("processes the phase scripts left behind killed", "count", n)
+	}
+	if err != nil && ctx.Err() == nil {
 		return fmt.Errorf("tripleo: boot %s: agent: %w", machine, err)
 	}
 	log.Info("node agent stopped")
 	return nil
+}
+
+// bootEnv is the variable, unique to a boot, that the phase scripts (and
+// whatever they leave running) inherit, so that a power-off finds them.
+const bootEnv = "TRIPLEO_BOOT_ID"
+
+// killBootProcesses kills every process whose environment holds token
+// (NAME=VALUE), waits (up to 2s) until they are gone, and returns how
+// many it signalled.
+func killBootProcesses(token string) int {
+	pids := bootProcesses(token)
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if !slices.ContainsFunc(pids, running) {
+			break
+		}
+	}
+	return len(pids)
+}
+
+// running reports whether process pid exists and is not a zombie.
+func running(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := bytes.Cut(b, []byte(") "))
+	return len(rest) > 0 && rest[0] != 'Z' && rest[0] != 'X'
+}
+
+// bootProcesses returns the processes whose environment holds token.
+func bootProcesses(token string) []int {
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	want := []byte(token)
+	var pids []int
+	self := os.Getpid()
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + p.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if bytes.Equal(kv, want) {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }
 
 // prepareRoot extracts the disk's root unless the root in place came
@@ -293,8 +366,9 @@ func metadataURL(drive string) (string, error) {
 }
 
 // agent assembles the machine's node agent.
-func (b *NodeBooter) agent(log *slog.Logger, machine, root, volume, url string) (*refresh.Agent, error) {
+func (b *NodeBooter) agent(log *slog.Logger, machine, root, volume, url, token string) (*refresh.Agent, error) {
 	env := []string{
+		token,
 		"PATH=" + os.Getenv("PATH"),
 		"ROOT=" + root,
 		"VOLUME=" + volume,

@@ -23,7 +23,7 @@ import (
 
 // toyScript is the image's configure phase: it writes into $ROOT (the
 // rendered config, copied) and into the persistent volume (a run counter
-// and the first image version it saw).
+// and the first image version it saw), and leaves a "daemon" running.
 const toyScript = `#!/bin/sh
 set -eu
 mkdir -p "$ROOT/var/lib/toy"
@@ -31,6 +31,8 @@ cp "$ROOT/etc/toy/toy.conf" "$ROOT/var/lib/toy/applied.conf"
 n=$(cat "$VOLUME/runs" 2>/dev/null || echo 0)
 echo $((n+1)) > "$VOLUME/runs"
 [ -f "$VOLUME/first-image" ] || cp "$ROOT/etc/image-version" "$VOLUME/first-image"
+sleep 300 </dev/null >/dev/null 2>&1 &
+echo $! > "$ROOT/var/lib/toy/daemon.pid"
 echo "toy configured on $TRIPLEO_MACHINE"
 `
 
@@ -139,6 +141,7 @@ func TestSimMachinesBoot(t *testing.T) {
 		t.Errorf("the volume inside the root: %q", got)
 	}
 	runs := readFile(t, filepath.Join(volume, "runs"))
+	daemon := readFile(t, filepath.Join(root, "var/lib/toy/daemon.pid"))
 
 	// Redeploy the second image.
 	in.Params = map[string]string{"image": "toy:v2"}
@@ -161,6 +164,13 @@ func TestSimMachinesBoot(t *testing.T) {
 	if got := readFile(t, filepath.Join(volume, "runs")); got <= runs {
 		t.Errorf("runs %q after the redeploy, %q before", got, runs)
 	}
+	if alive(daemon) {
+		t.Errorf("the process the v1 phase script left (pid %s) outlived the power-off of the redeploy", daemon)
+	}
+	daemon = readFile(t, filepath.Join(root, "var/lib/toy/daemon.pid"))
+	if !alive(daemon) {
+		t.Errorf("the v2 script's process (pid %s) is not running", daemon)
+	}
 	st := c.Booter().Stats()
 	if st.Extractions != 2 || st.Failures != 0 {
 		t.Errorf("booter stats %+v, want 2 extractions and no failure", st)
@@ -179,6 +189,20 @@ func TestSimMachinesBoot(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	if alive(daemon) {
+		t.Errorf("the process the v2 phase script left (pid %s) outlived Cloud.Close", daemon)
+	}
+}
+
+// alive reports whether the process pid (as a script wrote it) runs (a
+// zombie does not count).
+func alive(pid string) bool {
+	b, err := os.ReadFile("/proc/" + strings.TrimSpace(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z") && !strings.HasPrefix(rest, "X")
 }
 
 // BenchmarkBootRoot is what each boot of a new image costs a simulated
