@@ -35,7 +35,9 @@ type running struct {
 // CHECK_FAILED and an error wrapping ErrFailed. Resources the engine runs
 // itself (groups, chains, template resources, software deployments, wait
 // conditions and their handles) live in the state alone and check
-// COMPLETE. A check changes neither the template nor the last good one;
+// COMPLETE. A resource's recorded state is kept, except that one left
+// IN_PROGRESS takes what Check found. A check changes neither the
+// template nor the last good one;
 // an interrupted check resumes on Open like any operation.
 func (e *Embedded) CheckStack(ctx context.Context) error {
 	if err := e.beginExisting(); err != nil {
@@ -107,17 +109,21 @@ func (o *op) checkAll(ctx context.Context) []error {
 }
 
 func (o *op) checkRes(ctx context.Context, r *resState) error {
+	// A resource left IN_PROGRESS by an operation that ended (a failure)
+	// has no state to trust: what Check finds becomes its state.
+	adopt := r.Status == StatusInProgress && r.Action != ActionCheck
 	r.Action, r.Status, r.Reason = ActionCheck, StatusInProgress, ""
 	if err := o.record(r); err != nil {
 		return err
 	}
 	o.resEvent(r, ActionCheck, StatusInProgress, "state changed")
 	var err error
+	var found *State
 	if !engineRun(r.Type) {
 		var rt ResourceType
 		if rt, err = o.e.types.Lookup(r.Type); err == nil {
 			cctx, cancel := o.callCtx(ctx)
-			_, err = rt.Check(cctx, o.request(r))
+			found, err = rt.Check(cctx, o.request(r))
 			cancel()
 		}
 	}
@@ -130,7 +136,10 @@ func (o *op) checkRes(ctx context.Context, r *resState) error {
 		}
 		return fmt.Errorf("resources.%s: %w", r.Name, err)
 	}
-	return o.outcome(r, ActionCheck, nil, nil)
+	if !adopt {
+		found = nil
+	}
+	return o.outcome(r, ActionCheck, found, nil)
 }
 
 // CancelUpdate cancels the update in progress in this engine (started by
