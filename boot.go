@@ -95,8 +95,8 @@ type BootOptions struct {
 // TMPDIR (inside the root), TRIPLEO_MACHINE, TRIPLEO_BOOT_ID and
 // BootOptions.Env, and an image's scripts must write under $ROOT and
 // $VOLUME only. Nothing enforces that: run only images you trust. Their
-// working directory is the process's (refresh.PhaseRunner has no option
-// for it). When the machine powers off, a running script is killed with
+// working directory is the root, so relative paths stay inside it. When
+// the machine powers off, a running script is killed with
 // its process group, and so is every process still holding the boot's
 // TRIPLEO_BOOT_ID (what the scripts left running), found through /proc.
 type NodeBooter struct {
@@ -385,7 +385,7 @@ func (b *NodeBooter) agent(log *slog.Logger, machine, root, volume, url, token s
 			Logger:       log,
 		},
 		Phases: refresh.NewPhaseRunner(filepath.Join(root, bootPhases), &refresh.PhaseOptions{
-			Env: env, Timeout: b.o.PhaseTimeout, Logger: log, OutputLevel: slog.LevelDebug,
+			Env: env, Dir: root, Timeout: b.o.PhaseTimeout, Logger: log, OutputLevel: slog.LevelDebug,
 		}),
 		Signaler:    refresh.NewHTTPSignaler(nil),
 		MinInterval: b.o.MinInterval,

@@ -152,6 +152,9 @@ type PhaseOptions struct {
 	Timeout time.Duration
 	// Env is the scripts' base environment (nil: os.Environ()).
 	Env []string
+	// Dir is the scripts' working directory ("": this process's), e.g.
+	// the root of a machine whose scripts use relative paths.
+	Dir string
 	// Stdin is given to every script (nil: /dev/null).
 	Stdin io.Reader
 	// Stdout and Stderr, when set, also receive the scripts' raw output,
@@ -398,6 +401,7 @@ func (r *phaseRun) runScript(ctx context.Context, phase, dir, name string, env [
 	start := func(argv ...string) (*exec.Cmd, error) {
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Env = scriptEnv
+		cmd.Dir = r.opts.Dir
 		cmd.Stdin = r.opts.Stdin
 		cmd.Stdout = stdout
 		cmd.Stderr = stderr

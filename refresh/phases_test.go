@@ -418,3 +418,22 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+// PhaseOptions.Dir is the scripts' working directory: a machine's scripts
+// can use paths relative to its root.
+func TestPhaseRunnerDir(t *testing.T) {
+	tr := newTree(t)
+	root := t.TempDir()
+	tr.write("configure.d/10-pwd", "#!/bin/sh\npwd > pwd.txt\n", 0o755)
+	r := refresh.NewPhaseRunner(tr.base, &refresh.PhaseOptions{Dir: root, Logger: testLogger(t)})
+	if _, err := r.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "pwd.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != root {
+		t.Errorf("pwd = %q, want %q", got, root)
+	}
+}
