@@ -1,6 +1,7 @@
 package refresh
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -97,8 +98,13 @@ func (c *Cache) Store(name string, content any) (changed bool, path string, err 
 		}
 		changed = true
 	}
-	if err := c.writeFile(path, body, "tmp"); err != nil {
-		return false, "", err
+	// The original rewrites name.json on every poll; an identical file is
+	// left alone here (same content, no write and fsync per poll and
+	// source, which added up to seconds of CPU for hundreds of agents).
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, body) {
+		if err := c.writeFile(path, body, "tmp"); err != nil {
+			return false, "", err
+		}
 	}
 	if changed {
 		return true, path, nil
