@@ -784,3 +784,36 @@ func TestSettlesCompletedPending(t *testing.T) {
 		t.Errorf("record after forgetting an update that never ran: %+v", got)
 	}
 }
+
+// FuzzDeploymentRecord feeds arbitrary bytes to the lifecycle's record
+// reader: it returns an error naming the file or a record of the stack
+// asked for, and never panics.
+func FuzzDeploymentRecord(f *testing.F) {
+	// Seeds: testdata/fuzz/FuzzDeploymentRecord.
+	dir := f.TempDir()
+	c, err := tripleo.Open(f.Context(), dir, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer c.Close()
+	if err := os.MkdirAll(filepath.Join(dir, "lifecycle"), 0o700); err != nil {
+		f.Fatal(err)
+	}
+	path := filepath.Join(dir, "lifecycle", "s.json")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		d, err := c.Deployment("s")
+		if err != nil {
+			if !strings.Contains(err.Error(), "deployment s") {
+				t.Errorf("the error does not name the stack: %v", err)
+			}
+			return
+		}
+		if d.Stack != "s" {
+			t.Errorf("record of %q returned for s", d.Stack)
+		}
+		_, _ = c.Deployments()
+	})
+}
