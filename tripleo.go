@@ -35,10 +35,31 @@
 // node from the pool by flavor/profile and scheduler hint, deploys the
 // image the server names through the provisioner and returns the node to
 // the pool on delete; claims live in the inventory, so a stack operation
-// resumed after a crash adopts them. examples/quickstart runs the flow on a
-// simulated datacenter.
+// resumed after a crash adopts them.
 //
-// Every package in the map exists; drivers/heat so far holds the metadata
-// collector and resource signal for refresh (its engine driver is to come),
-// and the README lists what each package covers today.
+// # Lifecycle
+//
+// Bootstrap enrolls, inspects and provides the machines (the seed's job);
+// DeployUndercloud and DeployOvercloud (a tenant of the undercloud) create
+// stacks whose servers run an image named by digest in a stack parameter;
+// Update changes the image or template and rolls it out with the groups'
+// rolling_update settings; Rollback redeploys the previous image digest
+// from the stack's recorded history (persistent volumes are kept);
+// Recover takes a dead node out of service and replaces its server from
+// the pool; Probe reads the active nodes' power from their BMCs, which is
+// how a monitor finds what to recover. Each operation is recorded before
+// it starts, so a process killed in the middle is settled by the next
+// call.
+//
+// # Booting simulated machines
+//
+// With drivers/sim, NodeBooter (Cloud.Booter) makes a machine powered on
+// with a deployed disk boot as far as data goes: image.ExtractRoot reads
+// the root filesystem back from the machine's disk into its directory, a
+// config drive written at deploy time gives it its metadata URL, and a
+// refresh.Agent renders the image's templates and runs its phase scripts
+// against that root, with a persistent volume kept across redeploys.
+// examples/quickstart runs the whole flow on a simulated datacenter.
+//
+// Every package in the map exists; the README lists what each covers.
 package tripleo
