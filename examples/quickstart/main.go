@@ -50,9 +50,11 @@ type Summary struct {
 	Stacks   []StackSummary    `json:"stacks"`
 	Images   []ImageSummary    `json:"images"`
 	Recovery *tripleo.Recovery `json:"recovery,omitempty"`
-	Checks   []string          `json:"checks"`
-	Timings  []Timing          `json:"timings"`
-	Total    string            `json:"total"`
+	// Boots sums up the machines' boots (NodeBooter).
+	Boots   BootSummary `json:"boots"`
+	Checks  []string    `json:"checks"`
+	Timings []Timing    `json:"timings"`
+	Total   string      `json:"total"`
 }
 
 // NodeSummary is one machine at the end of the run.
@@ -83,6 +85,16 @@ type StackSummary struct {
 	// ran in turn, as ACTION:DIGEST.
 	Image   string   `json:"image,omitempty"`
 	History []string `json:"history,omitempty"`
+}
+
+// BootSummary counts the machines' boots: how many, how many extracted
+// a new root from their disk (and how long that took in all), how many
+// failed.
+type BootSummary struct {
+	Boots          int    `json:"boots"`
+	Extractions    int    `json:"extractions"`
+	ExtractSeconds string `json:"extract_seconds"`
+	Failures       int    `json:"failures"`
 }
 
 // ImageSummary is one image built.
@@ -490,6 +502,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sum.Recovery, sum.Checks, sum.Timings = rec, checks, timings
+	st := cloud.Booter().Stats()
+	sum.Boots = BootSummary{Boots: st.Boots, Extractions: st.Extractions, Failures: st.Failures,
+		ExtractSeconds: strconv.FormatFloat(st.ExtractTime.Seconds(), 'f', 2, 64)}
 	sum.Total = strconv.FormatFloat(time.Since(start).Seconds(), 'f', 2, 64)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -746,6 +761,8 @@ func writeText(w io.Writer, s *Summary) error {
 	if r := s.Recovery; r != nil {
 		fmt.Fprintf(&b, "recovered: %s (%s) → %s on %s\n", r.Node, r.Reason, r.Replacement, r.NewNode)
 	}
+	fmt.Fprintf(&b, "boots: %d (%d roots extracted from disk in %ss, %d failed)\n",
+		s.Boots.Boots, s.Boots.Extractions, s.Boots.ExtractSeconds, s.Boots.Failures)
 	b.WriteString("\n")
 	for _, c := range s.Checks {
 		fmt.Fprintf(&b, "ok: %s\n", c)

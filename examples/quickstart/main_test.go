@@ -88,6 +88,11 @@ func TestRun(t *testing.T) {
 	if r := s.Recovery; r == nil || r.Node != "node-5" || r.Resource != "Compute/2" || r.Replacement != "Compute/3" || r.NewNode != "node-6" {
 		t.Errorf("recovery: %+v", r)
 	}
+	// 15 servers were deployed (6, then 4 updated, 4 rolled back, 1
+	// recovered): each booted from a root extracted from its new disk.
+	if b := s.Boots; b.Failures != 0 || b.Extractions != 15 || b.Boots < b.Extractions {
+		t.Errorf("boots: %+v", b)
+	}
 	if roles["undercloud"] != 2 || roles["control"] != 1 || roles["compute"] != 3 {
 		t.Errorf("servers per profile: %v, want 2 undercloud, 1 control, 3 compute", roles)
 	}
