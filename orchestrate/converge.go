@@ -577,7 +577,7 @@ func (o *op) groupRun(ctx context.Context, s *spec, t *task, props map[string]an
 	for i, n := range names {
 		nl[i] = n
 	}
-	p, err := o.beginParent(s, TypeResourceGroup, props, md, map[string]any{"skip": sl, "members": nl})
+	p, err := o.beginParent(ctx, s, TypeResourceGroup, props, md, map[string]any{"skip": sl, "members": nl})
 	if err != nil {
 		return nil, err
 	}
@@ -916,7 +916,7 @@ func (o *op) chainRun(ctx context.Context, s *spec, t *task, props map[string]an
 	for i := range types {
 		names[i] = strconv.Itoa(i)
 	}
-	p, err := o.beginParent(s, TypeResourceChain, props, md, map[string]any{"members": names})
+	p, err := o.beginParent(ctx, s, TypeResourceChain, props, md, map[string]any{"members": names})
 	if err != nil {
 		return nil, err
 	}
@@ -957,7 +957,8 @@ type parentRes struct {
 
 // beginParent records a parent resource about to expand; data is kept in
 // its State.Data (member lists, skip lists) and part of the change check.
-func (o *op) beginParent(s *spec, typName string, props map[string]any, md any, data map[string]any) (*parentRes, error) {
+// A changing parent first pauses at its pre-create or pre-update hook.
+func (o *op) beginParent(ctx context.Context, s *spec, typName string, props map[string]any, md any, data map[string]any) (*parentRes, error) {
 	cur := o.current(s.id)
 	r := &resState{Name: s.id, Type: typName, Properties: props, Metadata: md,
 		Requires: s.requires, Parent: s.parent, Index: s.index, DeletionPolicy: s.deletionPolicy}
@@ -979,6 +980,13 @@ func (o *op) beginParent(s *spec, typName string, props map[string]any, md any, 
 	p.unchanged = cur != nil && cur.Type == typName && cur.Status == StatusComplete &&
 		hot.Equal(cur.Properties, props) && hot.Equal(cur.Metadata, md) && hot.Equal(cur.State.Data, r.State.Data)
 	if !p.unchanged {
+		hook := "pre-update"
+		if cur == nil {
+			hook = "pre-create"
+		}
+		if err := o.pause(ctx, s.id, typName, cur, hook); err != nil {
+			return nil, err
+		}
 		r.Action, r.Status = p.action, StatusInProgress
 		if err := o.record(r); err != nil {
 			return nil, err

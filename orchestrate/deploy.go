@@ -474,7 +474,7 @@ func (o *op) deploymentGroupRun(ctx context.Context, s *spec, t *task, typName s
 	for i, n := range names {
 		nl[i] = n
 	}
-	p, err := o.beginParent(s, typName, props, md, map[string]any{"members": nl})
+	p, err := o.beginParent(ctx, s, typName, props, md, map[string]any{"members": nl})
 	if err != nil {
 		return nil, err
 	}

@@ -106,10 +106,11 @@
 // event "CREATE paused until Hook pre-create is cleared" until
 // Embedded.ClearHook, or Signal with {"unset_hook": "pre-create"}, clears
 // it ("Hook pre-create is cleared"); PausedAt lists the paused resources.
-// Hooks apply to the resources of plug-in types and to software
-// deployments; the types the engine expands (groups, chains, template
-// resources, wait conditions) pass through. A pending hook is durable: an
-// operation resumed after a crash waits for it again.
+// All six hooks apply to the resources of plug-in types and to software
+// deployments; groups, chains, template resources and deployment groups
+// pause at pre-create and pre-update (before their members), and wait
+// conditions pass through. A pending hook is durable: an operation
+// resumed after a crash waits for it again.
 //
 // # Deletion policies
 //

@@ -101,3 +101,53 @@ func TestRegistryHooks(t *testing.T) {
 		t.Errorf("server's first events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestParentHooks: a group pauses before its members, and a member named
+// by a nested pattern pauses on its own.
+func TestParentHooks(t *testing.T) {
+	h := newHarness(t)
+	paused := make(chan string, 8)
+	e, err := Open(t.Context(), filepath.Join(h.dir, "p.state"), &Options{Types: h.types,
+		Events: func(ev Event) {
+			if strings.Contains(ev.StatusReason, "paused until Hook") {
+				paused <- ev.ResourceName
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	ctx := t.Context()
+	done := make(chan error, 1)
+	go func() {
+		done <- e.Create(ctx, "p", &Input{TemplateFile: "p.yaml", Template: `heat_template_version: rocky
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    properties: {count: 2, resource_def: {type: Sim::Server, properties: {image: img}}}
+`, Environments: []File{{Name: "env.yaml", Data: `resource_registry:
+  resources:
+    group:
+      hooks: pre-create
+      "1": {hooks: pre-create}
+`}}})
+	}()
+	if got := <-paused; got != "group" || h.cloud.Servers() != 0 {
+		t.Fatalf("first pause: %s with %d servers", got, h.cloud.Servers())
+	}
+	if err := e.ClearHook(ctx, "group", "pre-create"); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-paused; got != "group/1" {
+		t.Fatalf("second pause: %s", got)
+	}
+	if err := e.ClearHook(ctx, "group/1", "pre-create"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if h.cloud.Servers() != 2 {
+		t.Errorf("%d servers", h.cloud.Servers())
+	}
+}

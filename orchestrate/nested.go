@@ -89,7 +89,7 @@ func (o *op) nestedRun(ctx context.Context, s *spec, t *task, path string, props
 		return nil, fmt.Errorf("nested stack %s: %w", path, err)
 	}
 	o.addHidden(nested.Hidden())
-	p, err := o.beginParent(s, path, props, md, nil)
+	p, err := o.beginParent(ctx, s, path, props, md, nil)
 	if err != nil {
 		return nil, err
 	}
