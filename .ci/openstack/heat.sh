@@ -64,6 +64,9 @@ max_json_body_size = 8388608
 heat_metadata_server_url = http://127.0.0.1:$port/
 default_deployment_signal_transport = HEAT_SIGNAL
 keystone_backend = heat.engine.clients.os.keystone.fake_keystoneclient.FakeKeystoneClient
+# A cancelled or failed operation waits this long (default 240 s) for the
+# resources still in progress that cannot be cancelled (TestResource).
+error_wait_time = 2
 
 [noauth]
 token_response = $state/token.json

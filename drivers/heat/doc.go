@@ -32,11 +32,59 @@
 // Passwords (Settings.Password, deploy_password) never appear in logs or
 // errors: Settings prints them as [REDACTED], and error texts are scrubbed.
 //
-// # Not yet here
+// # Engine: orchestrate.Engine on Heat's API
 //
-// The orchestrate.Engine on Heat's API (create, update, preview, delete,
-// events, outputs, stack actions) is the next step, once that interface
-// settles.
+// [Open] returns an [Engine], an orchestrate.Engine and
+// orchestrate.StackActioner bound to one stack on Heat, so code written
+// against orchestrate.Engine moves from the embedded engine to a real Heat
+// by changing how the value is made. Each call maps onto Heat's v1 API
+// (raw requests through the gophercloud client: gophercloud's stacks
+// package re-marshals templates through YAML 1.1, which breaks parameters
+// named n or y):
+//
+//   - Create: POST /stacks; Update: PUT /stacks/{name}/{id}, or PATCH (Heat's
+//     --existing) when the input has no template; Delete: DELETE. Each waits
+//     with the driver's own poller (EngineOptions.PollInterval) until the
+//     stack settles, stops at once on *_FAILED (except the CREATE_FAILED
+//     that Heat stores just before it rolls a create back) and reports
+//     stack_status_reason, or the first failed resource's reason for a
+//     rolled-back stack, in an error matching orchestrate.ErrFailed. The
+//     template and each environment are sent as JSON documents decoded by
+//     orchestrate/hot, environments as environment_files, files as they are.
+//     disable_rollback is sent explicitly (EngineOptions.DisableRollback,
+//     default false as in the embedded engine, where Heat's API defaults to
+//     true).
+//   - Plan: POST /stacks/preview (create) or PUT/PATCH
+//     …/preview?show_nested=true (update), mapped to orchestrate.Change;
+//     Apply re-reads the stack (status, updated_time, last stack event) and
+//     refuses a plan made against another state with orchestrate.ErrStalePlan.
+//   - Rollback: Heat has no rollback call outside a failing update, so the
+//     driver updates the stack to the template, environment and files it
+//     read back from Heat after the last operation that completed (or reads
+//     them at the first Rollback of a COMPLETE stack); after a failed create
+//     it updates to an empty template. Heat records it as an UPDATE.
+//   - Show: the stack and GET …/resources?nested_depth=N; Events: GET
+//     …/events?nested_depth=N sorted by creation, marker and limit paged,
+//     filtered by resource on our side. Resources of nested stacks (group
+//     members, template resources) get the embedded engine's flattened
+//     paths ("group/0"); a nested stack's own events are left out.
+//   - Outputs: the stack's outputs (null for a false condition; an
+//     output_error becomes an error naming the output).
+//   - Signal: POST …/resources/{r}/signal (a nested resource is found by its
+//     path); CheckStack and CancelUpdate: POST …/actions {check} and
+//     {cancel_update}, then wait.
+//
+// Heat's refusals are [*Error] values (status, Heat's error type and
+// message) matching orchestrate's sentinels: ErrNotFound (404), ErrExists
+// (StackExists), ErrLocked (other 409s), ErrInvalid (400), and ErrSignal
+// for a refused signal. Where Heat itself differs from the embedded
+// engine, orchestrate/enginetest's Quirks say so: a rollback is recorded
+// as an UPDATE, and the resource a replacement supersedes is deleted in
+// Heat's backup stack, out of the stack's events.
+//
+// The client's token and the values of hidden parameters never appear in
+// a log line or an error: they are scrubbed from Heat's messages (Heat's
+// validation quotes parameter values).
 //
 // # Tests
 //
@@ -48,5 +96,6 @@
 // against the metadata of a DeployedServer (the metadata set is the
 // config of a structured deployment to it), and complete and fail a
 // software deployment with our Signaler after reading it through our
-// Collector.
+// Collector, run orchestrate/enginetest on the Engine, and check that no
+// secret leaks from failing calls.
 package heat
