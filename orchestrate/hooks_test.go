@@ -20,22 +20,30 @@ const hookEnv = `resource_registry:
     server: {hooks: [pre-create, pre-update, pre-delete]}
 `
 
-// TestRegistryHooks: a resource named by a resource_registry hook pauses
-// with Heat's reason until the hook is cleared by ClearHook or by a signal
-// {"unset_hook": HOOK}.
-func TestRegistryHooks(t *testing.T) {
-	h := newHarness(t)
+// pausing opens an engine that sends show(event) of every hook pause on
+// the returned channel.
+func pausing(t *testing.T, h *harness, show func(Event) string) (*Embedded, chan string) {
+	t.Helper()
 	paused := make(chan string, 8)
 	e, err := Open(t.Context(), filepath.Join(h.dir, "h.state"), &Options{Types: h.types,
 		Events: func(ev Event) {
 			if strings.Contains(ev.StatusReason, "paused until Hook") {
-				paused <- ev.ResourceName + " " + ev.State() + " " + ev.StatusReason
+				paused <- show(ev)
 			}
 		}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(func() { e.Close() })
+	return e, paused
+}
+
+// TestRegistryHooks: a resource named by a resource_registry hook pauses
+// with Heat's reason until the hook is cleared by ClearHook or by a signal
+// {"unset_hook": HOOK}.
+func TestRegistryHooks(t *testing.T) {
+	h := newHarness(t)
+	e, paused := pausing(t, h, func(ev Event) string { return ev.ResourceName + " " + ev.State() + " " + ev.StatusReason })
 	ctx := t.Context()
 	in := func(flavor string) *Input {
 		return &Input{TemplateFile: "h.yaml", Template: hookTemplate, Params: map[string]string{"flavor": flavor},
@@ -106,17 +114,7 @@ func TestRegistryHooks(t *testing.T) {
 // by a nested pattern pauses on its own.
 func TestParentHooks(t *testing.T) {
 	h := newHarness(t)
-	paused := make(chan string, 8)
-	e, err := Open(t.Context(), filepath.Join(h.dir, "p.state"), &Options{Types: h.types,
-		Events: func(ev Event) {
-			if strings.Contains(ev.StatusReason, "paused until Hook") {
-				paused <- ev.ResourceName
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e, paused := pausing(t, h, func(ev Event) string { return ev.ResourceName })
 	ctx := t.Context()
 	done := make(chan error, 1)
 	go func() {
