@@ -205,9 +205,19 @@ type RollbackOptions struct {
 type RecoverOptions struct {
 	// Reason is recorded on the node; "" means "reported dead".
 	Reason string
+	// RemoveMember replaces the server the way TripleO's "node delete"
+	// does: the dead member is added to its group's removal policies
+	// and a new member, with the next index, is created. By default the
+	// server is replaced in place, under the same name.
+	RemoveMember bool
 	// RemovalPoliciesParam names the parameter of a group's removal
-	// policies; nil means group + RemovalPoliciesSuffix.
+	// policies (RemoveMember); nil means group + RemovalPoliciesSuffix.
 	RemovalPoliciesParam func(group string) string
+	// Replacement names the available node that takes over the dead
+	// node's predictable placement (its capability node:NAME) when it has
+	// one and the server is replaced in place; "" means the first
+	// available node, by name, of the dead node's profile.
+	Replacement string
 	// Logger receives the operation's lines; nil means the Cloud's logger.
 	Logger *slog.Logger
 }
@@ -779,20 +789,35 @@ func previousImage(h []ImageRecord) string {
 
 // Recover takes a node reported dead (its BMC unreachable, the machine
 // gone) out of service and replaces the server it hosted from the pool.
+//
 // The node is marked in the inventory: maintenance=true with the reason,
 // provision state error (as a failed undeploy leaves it), its claim
 // released (kept as tripleo_failed_claim), so it is never claimed again;
-// its BMC is not contacted. When it hosted a server of a stack deployed
-// through the lifecycle, the server must be a member of a resource group
+// its BMC is not contacted. A node that hosted no server of a stack
+// deployed through the lifecycle is only marked.
+//
+// By default the server is replaced in place, as Heat replaces a resource
+// a check found gone: the stack is checked (Heat's CHECK action; the
+// server whose node lost its claim fails it) and updated with the input
+// it has, which replaces the failed server under the same name; its
+// deployments follow it. A replacement node must be available first
+// (opts.Replacement, or the first available node of the dead node's
+// profile; ErrNoNode otherwise); when the dead node carried a predictable
+// placement tag (capability node:NAME, TripleO's scheduler hint), the tag
+// moves to it, so the hint finds it.
+//
+// With opts.RemoveMember the server must be a member of a resource group
 // whose removal_policies come from the parameter RemovalPoliciesParam
-// (TripleO's <Group>RemovalPolicies, type json); otherwise the error
-// wraps ErrNotRecoverable and the node is left untouched. The member is
-// added to the parameter's resource_list and the stack updated, so the
-// group deletes the dead member (a no-op for the released node) and
-// creates a new member with the next index, whose server claims an
-// available node (with predictable placement, the node tagged for the new
-// index). The stack converges again; the recovery is recorded in its
-// Deployment.
+// (TripleO's <Group>RemovalPolicies, type json); the member is added to
+// its resource_list and the stack updated, so the group deletes the dead
+// member (a no-op for the released node) and creates a new member with the
+// next index, whose server claims an available node (with predictable
+// placement, the node tagged for the new index).
+//
+// Either way what can be checked is checked before the node is touched
+// (a missing replacement node or parameter fails, leaving the node as it
+// was; ErrNotRecoverable for a server RemoveMember cannot remove), the
+// stack converges again, and the recovery is recorded in its Deployment.
 func (c *Cloud) Recover(ctx context.Context, node string, opts *RecoverOptions) (*Recovery, error) {
 	var o RecoverOptions
 	if opts != nil {
@@ -823,24 +848,35 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 		key = n.Properties[PropFailedClaim] // a recovery cut short
 	}
 	rec := &Recovery{Node: node, Reason: o.Reason}
-	// Find the stack and the group member the claim belongs to before
-	// touching the node, so that an unrecoverable server stays as it is.
+	// Find the stack and the resource the claim belongs to, and check
+	// what can be checked, before touching the node.
 	var d *Deployment
-	var group, member string
+	var resource, group, member, param, spare string
 	if key != "" {
-		d, group, member, err = c.serverOf(key)
-		if err != nil {
+		if d, resource, err = c.serverOf(key); err != nil {
 			return nil, err
-		}
-		if d != nil {
-			rec.Stack, rec.Resource = d.Stack, group+"/"+member
 		}
 	}
-	param := ""
 	if d != nil {
-		param = o.RemovalPoliciesParam(group)
-		if err := c.checkRemovalParam(ctx, d, param); err != nil {
-			return nil, err
+		rec.Stack, rec.Resource = d.Stack, resource
+		if o.RemoveMember {
+			g, m, ok := strings.Cut(resource, "/")
+			if !ok || strings.Contains(m, "/") {
+				return nil, fmt.Errorf("%w: server %s of stack %s is not a member of a top-level resource group", ErrNotRecoverable, resource, d.Stack)
+			}
+			group, member, param = g, m, o.RemovalPoliciesParam(g)
+			if err := c.checkRemovalParam(ctx, d, param); err != nil {
+				return nil, err
+			}
+		} else if o.Replacement != "" || profileOf(n) != "" {
+			// A node must be there to take the server; with a placement
+			// tag, it is the one the tag moves to.
+			if spare, err = c.pickReplacement(ctx, n, o.Replacement); err != nil {
+				return nil, err
+			}
+			if capability(n, "node") == "" {
+				spare = ""
+			}
 		}
 	}
 	if err := c.takeOutOfService(ctx, n, o.Reason, log); err != nil {
@@ -851,28 +887,42 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 		rec.Time = time.Now().UTC()
 		return rec, nil
 	}
+	if spare != "" {
+		if err := c.moveTag(ctx, node, spare, log); err != nil {
+			return nil, err
+		}
+	}
 	before, err := claimsOf(ctx, inv)
 	if err != nil {
 		return nil, err
 	}
 	slg := log.With("stack", d.Stack)
+	e, err := c.Stack(ctx, d.Stack)
+	if err != nil {
+		return nil, err
+	}
 	dd, err := c.update(ctx, d.Stack, slg, func(d *Deployment) (*PendingOp, error) {
-		if !slices.Contains(d.Removals[group], member) {
-			if d.Removals == nil {
-				d.Removals = map[string][]string{}
-			}
-			d.Removals[group] = append(d.Removals[group], member)
-		}
-		list := make([]any, len(d.Removals[group]))
-		for i, m := range d.Removals[group] {
-			list[i] = m
-		}
-		b, err := json.Marshal([]any{map[string]any{"resource_list": list}})
-		if err != nil {
-			return nil, err
-		}
 		next := cloneInput(d.Input)
-		next.Params[param] = string(b)
+		if o.RemoveMember {
+			if !slices.Contains(d.Removals[group], member) {
+				if d.Removals == nil {
+					d.Removals = map[string][]string{}
+				}
+				d.Removals[group] = append(d.Removals[group], member)
+			}
+			list := make([]any, len(d.Removals[group]))
+			for i, m := range d.Removals[group] {
+				list[i] = m
+			}
+			b, err := json.Marshal([]any{map[string]any{"resource_list": list}})
+			if err != nil {
+				return nil, err
+			}
+			next.Params[param] = string(b)
+		} else if err := e.CheckStack(ctx); err != nil && !errors.Is(err, orchestrate.ErrFailed) {
+			// CHECK_FAILED is expected: the dead server fails it.
+			return nil, fmt.Errorf("check: %w", err)
+		}
 		return &PendingOp{Action: ActionRecover, Input: next, Image: d.Image, Recovery: rec}, nil
 	})
 	if err != nil {
@@ -882,12 +932,22 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 	if err != nil {
 		return nil, err
 	}
-	prefix := dd.StackID + "/" + group + "/"
+	prefix := dd.StackID + "/"
+	if o.RemoveMember {
+		prefix += group + "/"
+	} else {
+		prefix += resource + "/"
+	}
 	for k, name := range after {
-		if _, had := before[k]; !had && strings.HasPrefix(k, prefix) {
-			rec.NewNode = name
-			rec.Replacement = group + "/" + strings.TrimSuffix(strings.TrimPrefix(k, prefix), "/"+lastSegment(k))
+		if _, had := before[k]; had || !strings.HasPrefix(k, prefix) {
+			continue
 		}
+		res := strings.TrimPrefix(k, dd.StackID+"/")
+		res = strings.TrimSuffix(res, "/"+lastSegment(res))
+		if !o.RemoveMember && res != resource {
+			continue
+		}
+		rec.NewNode, rec.Replacement = name, res
 	}
 	if len(dd.Recoveries) > 0 {
 		last := &dd.Recoveries[len(dd.Recoveries)-1]
@@ -899,6 +959,89 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 	}
 	slg.Info("node recovered", "resource", rec.Resource, "replacement", rec.Replacement, "new_node", rec.NewNode)
 	return rec, nil
+}
+
+// capability returns the value of n's capability name ("node" in
+// "profile:compute,node:compute-0"), or "".
+func capability(n *provision.Node, name string) string {
+	for _, c := range strings.Split(n.Properties["capabilities"], ",") {
+		if k, v, ok := strings.Cut(c, ":"); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// profileOf is a node's profile: its profile property or capability.
+func profileOf(n *provision.Node) string {
+	if p := n.Properties[PropProfile]; p != "" {
+		return p
+	}
+	return capability(n, "profile")
+}
+
+// pickReplacement returns the node that takes over dead's placement tag:
+// want when set (it must be available and unclaimed), else the first
+// available, unclaimed node by name of dead's profile.
+func (c *Cloud) pickReplacement(ctx context.Context, dead *provision.Node, want string) (string, error) {
+	nodes, err := c.Inventory().List(ctx)
+	if err != nil {
+		return "", err
+	}
+	slices.SortFunc(nodes, func(a, b *provision.Node) int { return strings.Compare(a.Name, b.Name) })
+	for _, n := range nodes {
+		if n.Name == dead.Name || n.ProvisionState != provision.StateAvailable || n.Properties[PropClaim] != "" ||
+			n.Properties[PropMaintenance] == "true" {
+			continue
+		}
+		if want != "" && n.Name == want || want == "" && profileOf(n) == profileOf(dead) {
+			return n.Name, nil
+		}
+	}
+	if want != "" {
+		return "", fmt.Errorf("replacement %s: %w (it must be available and unclaimed)", want, ErrNoNode)
+	}
+	return "", fmt.Errorf("%w profile %q to take over node:%s", ErrNoNode, profileOf(dead), capability(dead, "node"))
+}
+
+// moveTag moves the capability node:NAME from node from to node to
+// (replacing to's own node: capability, if any).
+func (c *Cloud) moveTag(ctx context.Context, from, to string, log *slog.Logger) error {
+	inv := c.Inventory()
+	src, err := inv.Get(ctx, from)
+	if err != nil {
+		return err
+	}
+	dst, err := inv.Get(ctx, to)
+	if err != nil {
+		return err
+	}
+	tag := capability(src, "node")
+	if tag == "" {
+		return nil
+	}
+	drop := func(caps string) []string {
+		var out []string
+		for _, c := range strings.Split(caps, ",") {
+			if c != "" && !strings.HasPrefix(c, "node:") {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	if dst.Properties == nil {
+		dst.Properties = map[string]string{}
+	}
+	dst.Properties["capabilities"] = strings.Join(append(drop(dst.Properties["capabilities"]), "node:"+tag), ",")
+	if err := inv.Update(context.WithoutCancel(ctx), dst); err != nil {
+		return err
+	}
+	src.Properties["capabilities"] = strings.Join(drop(src.Properties["capabilities"]), ",")
+	if err := inv.Update(context.WithoutCancel(ctx), src); err != nil {
+		return err
+	}
+	log.Info("predictable placement tag moved", "tag", "node:"+tag, "to", to)
+	return nil
 }
 
 // ProbeOptions configure Probe. The zero value (or nil) gives the
@@ -1037,27 +1180,22 @@ func (c *Cloud) takeOutOfService(ctx context.Context, n *provision.Node, reason 
 	return nil
 }
 
-// serverOf finds the lifecycle stack and the group member a server key
-// ("STACKID/GROUP/MEMBER/GEN") belongs to; d is nil when no lifecycle
-// stack has that id.
-func (c *Cloud) serverOf(key string) (d *Deployment, group, member string, err error) {
+// serverOf finds the lifecycle stack and the resource ("Compute/2") a
+// server key ("STACKID/RESOURCE/GEN") belongs to; d is nil when no
+// lifecycle stack has that id.
+func (c *Cloud) serverOf(key string) (d *Deployment, resource string, err error) {
 	ds, err := c.Deployments()
 	if err != nil {
-		return nil, "", "", err
+		return nil, "", err
 	}
 	for _, cand := range ds {
 		if cand.StackID == "" || !strings.HasPrefix(key, cand.StackID+"/") {
 			continue
 		}
 		res := strings.TrimPrefix(key, cand.StackID+"/")
-		res = strings.TrimSuffix(res, "/"+lastSegment(res))
-		g, m, ok := strings.Cut(res, "/")
-		if !ok || strings.Contains(m, "/") {
-			return nil, "", "", fmt.Errorf("%w: server %s of stack %s is not a member of a top-level resource group", ErrNotRecoverable, res, cand.Stack)
-		}
-		return cand, g, m, nil
+		return cand, strings.TrimSuffix(res, "/"+lastSegment(res)), nil
 	}
-	return nil, "", "", nil
+	return nil, "", nil
 }
 
 func lastSegment(s string) string {

@@ -238,13 +238,14 @@ func TestBootstrap(t *testing.T) {
 	}
 }
 
-// The lifecycle end to end on 5 machines: bootstrap, an undercloud of 1,
+// The lifecycle end to end on 6 machines: bootstrap, an undercloud of 1,
 // an overcloud of 2 computes (and a single server) owned by it, an update
 // to a second image one server at a time on the same nodes, a rollback to
-// the first, and the recovery of a compute whose BMC died, from the pool.
+// the first, and the recovery of two computes whose BMC died, from the
+// pool: one replaced in place, one removed from its group.
 func TestLifecycle(t *testing.T) {
 	ctx := t.Context()
-	env := newLifecycle(t, 5)
+	env := newLifecycle(t, 6)
 	c := env.c
 	v1, v2 := lcImages(t, c)
 	size := rawSize(t, v1)
@@ -372,39 +373,57 @@ func TestLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Stack != "overcloud" || rec.Resource != "Compute/1" || rec.Replacement != "Compute/2" || rec.NewNode != "node-4" {
+	// Replaced in place: the same server, on the first spare.
+	if rec.Stack != "overcloud" || rec.Resource != "Compute/1" || rec.Replacement != "Compute/1" || rec.NewNode != "node-4" {
 		t.Errorf("recovery: %+v", rec)
 	}
 	n := mustNode(t, c, dead)
 	if n.Properties[tripleo.PropMaintenance] != "true" || n.ProvisionState != provision.StateError || n.Properties[tripleo.PropClaim] != "" {
 		t.Errorf("dead node: %s, properties %v", n.ProvisionState, n.Properties)
 	}
-	info, err := mustStack(t, c, "overcloud").Show(ctx)
-	if err != nil {
-		t.Fatal(err)
+	converged := func(names, nodes string) {
+		t.Helper()
+		info, err := mustStack(t, c, "overcloud").Show(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State() != "UPDATE_COMPLETE" {
+			t.Errorf("overcloud after recovery: %s (%s)", info.State(), info.Reason)
+		}
+		out, err := mustStack(t, c, "overcloud").Outputs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := fmt.Sprint(out["names"], out["nodes"]), names+" "+nodes; got != want {
+			t.Errorf("overcloud outputs after recovery: %s, want %s", got, want)
+		}
 	}
-	if info.State() != "UPDATE_COMPLETE" {
-		t.Errorf("overcloud after recovery: %s (%s)", info.State(), info.Reason)
-	}
-	out, err := mustStack(t, c, "overcloud").Outputs(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fmt.Sprint(out["names"], out["nodes"]); got != fmt.Sprintf("[compute-0 compute-2] [%s node-4]", placed[0]) {
-		t.Errorf("overcloud outputs after recovery: %s", got)
-	}
+	converged("[compute-0 compute-1]", fmt.Sprintf("[%s node-4]", placed[0]))
 	if got := diskDigest(t, env.dc.Machine(4), size); got != v1.Digest {
 		t.Errorf("the replacement holds %s, want the stack's image v1", got)
 	}
+
+	// The other compute dies too; this time its member is removed from
+	// the group (TripleO's node delete) and a new one takes the spare.
+	dead = placed[0]
+	env.dc.MachineFor(mustNode(t, c, dead).BMCAddress).SetFault(sim.FaultUnreachable, 0)
+	rec, err = c.Recover(ctx, dead, &tripleo.RecoverOptions{RemoveMember: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Resource != "Compute/0" || rec.Replacement != "Compute/2" || rec.NewNode != "node-5" {
+		t.Errorf("recovery: %+v", rec)
+	}
+	converged("[compute-1 compute-2]", "[node-4 node-5]")
 	d, err := c.Deployment("overcloud")
-	if err != nil || len(d.Recoveries) != 1 || d.Recoveries[0].NewNode != "node-4" || !slices.Equal(d.Removals["Compute"], []string{"1"}) {
+	if err != nil || len(d.Recoveries) != 2 || d.Recoveries[1].NewNode != "node-5" || !slices.Equal(d.Removals["Compute"], []string{"0"}) {
 		t.Errorf("record after recovery: %+v, %v", d, err)
 	}
 	// A later update keeps the member removed.
 	if _, err := c.Update(ctx, "overcloud", &tripleo.UpdateOptions{Image: "overcloud:v2"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := lcPlacement(t, c); !slices.Equal(got, []string{placed[0], "node-4", placed[2]}) {
+	if got := lcPlacement(t, c); !slices.Equal(got, []string{"node-4", "node-5", placed[2]}) {
 		t.Errorf("after recovery and update, servers on %v", got)
 	}
 }
@@ -489,23 +508,35 @@ func TestRecoverErrors(t *testing.T) {
 	if _, err := c.Rollback(ctx, "overcloud", nil); !errors.Is(err, tripleo.ErrNoPreviousImage) {
 		t.Errorf("rollback without images: %v, want ErrNoPreviousImage", err)
 	}
-	// The single server is no group member: it stays where it is.
+	unchanged := func(node string) {
+		t.Helper()
+		if n := mustNode(t, c, node); n.Properties[tripleo.PropMaintenance] != "" || n.Properties[tripleo.PropClaim] == "" ||
+			n.ProvisionState != provision.StateActive {
+			t.Errorf("a node Recover refused was changed: %s %v", n.ProvisionState, n.Properties)
+		}
+	}
+	// No spare of the single server's profile: it stays where it is.
 	_, err = c.Recover(ctx, "node-1", nil)
+	if !errors.Is(err, tripleo.ErrNoNode) {
+		t.Fatalf("Recover with no spare of the node's profile: %v, want ErrNoNode", err)
+	}
+	unchanged("node-1")
+	if _, err := c.Recover(ctx, "node-1", &tripleo.RecoverOptions{Replacement: "node-0"}); !errors.Is(err, tripleo.ErrNoNode) {
+		t.Fatalf("Recover onto a node in use: %v, want ErrNoNode", err)
+	}
+	unchanged("node-1")
+	// It is no group member either, so it cannot be removed from one.
+	_, err = c.Recover(ctx, "node-1", &tripleo.RecoverOptions{RemoveMember: true})
 	if !errors.Is(err, tripleo.ErrNotRecoverable) {
-		t.Fatalf("Recover of a server outside a group: %v, want ErrNotRecoverable", err)
+		t.Fatalf("RemoveMember of a server outside a group: %v, want ErrNotRecoverable", err)
 	}
-	if n := mustNode(t, c, "node-1"); n.Properties[tripleo.PropMaintenance] != "" || n.ProvisionState != provision.StateActive {
-		t.Errorf("an unrecoverable node was changed: %s %v", n.ProvisionState, n.Properties)
-	}
-	// The undercloud's group takes no ControlRemovalPolicies: its node is
-	// left as it is too.
-	_, err = c.Recover(ctx, "node-0", nil)
+	unchanged("node-1")
+	// The undercloud's group takes no ControlRemovalPolicies.
+	_, err = c.Recover(ctx, "node-0", &tripleo.RecoverOptions{RemoveMember: true})
 	if !errors.Is(err, tripleo.ErrNotRecoverable) || !strings.Contains(err.Error(), "ControlRemovalPolicies") {
-		t.Fatalf("Recover of a server in a group without removal policies: %v, want ErrNotRecoverable naming the parameter", err)
+		t.Fatalf("RemoveMember in a group without removal policies: %v, want ErrNotRecoverable naming the parameter", err)
 	}
-	if n := mustNode(t, c, "node-0"); n.Properties[tripleo.PropMaintenance] != "" || n.Properties[tripleo.PropClaim] == "" {
-		t.Errorf("an unrecoverable node was changed: %s %v", n.ProvisionState, n.Properties)
-	}
+	unchanged("node-0")
 	// A spare reported dead leaves the pool and is never claimed.
 	rec, err := c.Recover(ctx, "node-4", nil)
 	if err != nil || rec.Resource != "" {

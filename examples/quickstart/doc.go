@@ -30,8 +30,9 @@
 //     node.
 //  7. A compute's machine dies (powered off, its BMC stops answering);
 //     Cloud.Probe finds it, and Cloud.Recover puts it in maintenance and
-//     replaces its server from the pool: the spare tagged for the next
-//     compute index gets it, boots v1, is configured and signals.
+//     replaces its server in place from the pool: the first spare takes
+//     the dead node's placement tag and the server, boots v1, is
+//     configured and signals.
 //  8. The summary: nodes (BMC protocol, profile, state, power, server, image
 //     digest, deployments signalled), images, stacks (owner, image history),
 //     the recovery, the checks made and the timings.

@@ -123,17 +123,18 @@ func planFor(n int) (plan, error) {
 }
 
 // capabilities are the capabilities an operator tags machine i with: its
-// profile and, for predictable placement, the server it is meant for.
-// Spares are tagged for the compute indices after the last one, which a
-// recovery's new member takes.
+// profile and, for predictable placement, the server it is meant for
+// (spares get none: a recovery moves the dead node's tag to one).
 func (p plan) capabilities(i int) string {
 	switch {
 	case i < p.undercloud:
 		return fmt.Sprintf("profile:undercloud,node:undercloud-%d,boot_option:local", i)
 	case i < p.undercloud+p.controllers:
 		return fmt.Sprintf("profile:control,node:controller-%d,boot_option:local", i-p.undercloud)
-	default:
+	case i < p.undercloud+p.controllers+p.computes:
 		return fmt.Sprintf("profile:compute,node:compute-%d,boot_option:local", i-p.undercloud-p.controllers)
+	default:
+		return "profile:compute,boot_option:local"
 	}
 }
 
@@ -486,7 +487,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if _, err := checkSignalled(ctx, cloud, tripleo.OvercloudStack, len(placed)); err != nil {
 			return err
 		}
-		check("%s (BMC unreachable) is in maintenance; its server came back as %s on spare %s, booted, configured and signalled", victim, rec.Replacement, rec.NewNode)
+		check("%s (BMC unreachable) is in maintenance; its server %s was replaced in place on spare %s, which booted, was configured and signalled", victim, rec.Replacement, rec.NewNode)
 		return nil
 	}); err != nil {
 		return err

@@ -70,10 +70,10 @@ func TestRun(t *testing.T) {
 		roles[n.Profile]++
 	}
 	// Predictable placement: each server on the node tagged for it; the
-	// dead compute's (node-5) replacement, compute 3, on the spare tagged
-	// for it.
+	// dead compute's (node-5) server, compute 2, on the first spare, which
+	// took its tag.
 	placed := []string{"undercloud-control-0", "undercloud-control-1", "overcloud-controller-0",
-		"overcloud-novacompute-0", "overcloud-novacompute-1", "", "overcloud-novacompute-3", ""}
+		"overcloud-novacompute-0", "overcloud-novacompute-1", "", "overcloud-novacompute-2", ""}
 	for i, n := range s.Nodes {
 		if n.Server != placed[i] {
 			t.Errorf("%s hosts %q, want %q", n.Name, n.Server, placed[i])
@@ -85,7 +85,7 @@ func TestRun(t *testing.T) {
 	if n := s.Nodes[7]; n.State != "available" || n.Power != "off" {
 		t.Errorf("spare %s: %s, power %s", n.Name, n.State, n.Power)
 	}
-	if r := s.Recovery; r == nil || r.Node != "node-5" || r.Resource != "Compute/2" || r.Replacement != "Compute/3" || r.NewNode != "node-6" {
+	if r := s.Recovery; r == nil || r.Node != "node-5" || r.Resource != "Compute/2" || r.Replacement != "Compute/2" || r.NewNode != "node-6" {
 		t.Errorf("recovery: %+v", r)
 	}
 	// 15 servers were deployed (6, then 4 updated, 4 rolled back, 1
@@ -112,7 +112,7 @@ func TestRunText(t *testing.T) {
 	if err := run(t.Context(), []string{"-nodes", "5"}, &out, &errb); err != nil {
 		t.Fatalf("%v\n%s", err, errb.String())
 	}
-	for _, want := range []string{"NODE ", "stack undercloud: CREATE_COMPLETE, 2 servers", "stack overcloud: UPDATE_COMPLETE, 2 servers, tenant of undercloud", "recovered: node-3 (BMC unreachable) → Compute/1 on node-4", "total"} {
+	for _, want := range []string{"NODE ", "stack undercloud: CREATE_COMPLETE, 2 servers", "stack overcloud: UPDATE_COMPLETE, 2 servers, tenant of undercloud", "recovered: node-3 (BMC unreachable) → Compute/0 on node-4", "total"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
