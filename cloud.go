@@ -164,6 +164,7 @@ func Open(ctx context.Context, dir string, opts *Options) (*Cloud, error) {
 		MetadataBase: c.url + "/servers", Logger: c.log,
 	})
 	c.types.Register(TypeServer, c.servers)
+	registerConstraints(c.types, c.servers)
 	bo := o.Boot
 	if bo.Logger == nil {
 		bo.Logger = c.log
