@@ -1,6 +1,7 @@
 package tripleo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -164,11 +165,12 @@ type DeployOptions struct {
 	// Stack names the stack; "" means UndercloudStack or OvercloudStack.
 	Stack string
 	// Image is the image the servers run, a tag or a digest of the
-	// Cloud's store; its digest is passed as ImageParam. "" passes none
-	// (the template's servers name no image, or a default).
+	// Cloud's store; its digest is passed as ImageParam. "" keeps the
+	// image a deployed stack runs, and passes none to a new stack (its
+	// servers name no image, or a default).
 	Image string
 	// ImageParam is the template parameter for the image digest; ""
-	// means DefaultImageParam.
+	// means the one the stack was deployed with, else DefaultImageParam.
 	ImageParam string
 	// Undercloud names the stack the overcloud is a tenant of
 	// (DeployOvercloud only); "" means UndercloudStack. It must have been
@@ -381,21 +383,21 @@ func (c *Cloud) seed(ctx context.Context, want *provision.Node, o *BootstrapOpti
 	for range 8 {
 		switch n.ProvisionState {
 		case provision.StateEnroll, provision.StateCleanFailed:
-			n, err = p.Manage(ctx, n.Name)
+			n, err = p.Manage(ctx, want.Name)
 		case provision.StateInspectFailed:
 			inspected = true
-			n, err = p.Manage(ctx, n.Name)
+			n, err = p.Manage(ctx, want.Name)
 		case provision.StateManageable:
 			if !inspected {
 				inspected = true
-				n, err = p.Inspect(ctx, n.Name)
+				n, err = p.Inspect(ctx, want.Name)
 				if errors.Is(err, provision.ErrUnsupported) {
-					log.Info("node cannot be inspected; provided uninspected", "node", n.Name, "bmc", n.BMCAddress)
+					log.Info("node cannot be inspected; provided uninspected", "node", want.Name)
 					n, err = c.Inventory().Get(ctx, want.Name)
 				}
 				break
 			}
-			n, err = p.Provide(ctx, n.Name)
+			n, err = p.Provide(ctx, want.Name)
 		default:
 			log.Info("node seeded", "node", n.Name, "state", n.ProvisionState.String())
 			return n, nil
@@ -510,13 +512,19 @@ func (c *Cloud) deploy(ctx context.Context, in *orchestrate.Input, o *DeployOpti
 	d.Owner = owner
 	next := cloneInput(in)
 	digest := ""
-	if o.Image != "" {
-		if o.ImageParam == "" {
-			o.ImageParam = DefaultImageParam
-		}
+	if o.ImageParam == "" {
+		o.ImageParam = cmp.Or(d.ImageParam, DefaultImageParam)
+	}
+	switch {
+	case o.Image != "":
 		if digest, err = c.imageDigest(o.Image); err != nil {
 			return nil, err
 		}
+	case d.Image != "" && next.Params[o.ImageParam] == "":
+		// A redeploy that names no image keeps the one the stack runs.
+		digest = d.Image
+	}
+	if digest != "" {
 		d.ImageParam = o.ImageParam
 		next.Params[o.ImageParam] = digest
 	}

@@ -271,9 +271,17 @@ func TestLifecycle(t *testing.T) {
 	if oc.Owner != "undercloud" || oc.Image != v1.Digest || len(oc.History) != 1 || oc.Pending != nil {
 		t.Errorf("overcloud record: %+v", oc)
 	}
-	// Deploying the same again changes nothing.
+	// Deploying the same again changes nothing, and so does a redeploy
+	// naming no image (the stack keeps the one it runs).
+	mark := len(env.eventsOf("overcloud"))
 	if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, nil), &tripleo.DeployOptions{Image: v1.Digest}); err != nil {
 		t.Fatal(err)
+	}
+	if oc, err = c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(env.eventsOf("overcloud")) - mark; n != 0 || oc.Image != v1.Digest || len(oc.History) != 1 {
+		t.Errorf("redeploys of the same: %d events, record %+v", n, oc)
 	}
 	placed := lcPlacement(t, c)
 	if len(placed) != 3 {
@@ -299,7 +307,7 @@ func TestLifecycle(t *testing.T) {
 	}
 
 	// Update: one server at a time, each back on its node.
-	mark := len(env.eventsOf("overcloud"))
+	mark = len(env.eventsOf("overcloud"))
 	oc, err = c.Update(ctx, "overcloud", &tripleo.UpdateOptions{Image: "overcloud:v2"})
 	if err != nil {
 		t.Fatal(err)
