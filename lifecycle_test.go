@@ -856,3 +856,44 @@ func FuzzDeploymentRecord(f *testing.F) {
 		_, _ = c.Deployments()
 	})
 }
+
+// Update with a new template: it replaces the deployed input (the
+// image parameter carried over), Params merge over the template's, and
+// a change the servers take in place (a new name) replaces no node.
+func TestUpdateTemplate(t *testing.T) {
+	ctx := t.Context()
+	env := newLifecycle(t, 5)
+	c := env.c
+	if _, err := c.Bootstrap(ctx, env.nodes, &tripleo.BootstrapOptions{SkipInspect: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, map[string]string{"ComputeCount": "1"}), nil); err != nil {
+		t.Fatal(err)
+	}
+	before := lcPlacement(t, c)
+	renamed := strings.Replace(lcOvercloud, "name: compute-%index%", "name: renamed-%index%", 1)
+	d, err := c.Update(ctx, "overcloud", &tripleo.UpdateOptions{
+		Template: lcInput("overcloud", renamed, map[string]string{"ComputeCount": "1"}),
+		Params:   map[string]string{"ComputeCount": "2"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Input.Template != renamed || d.Input.Params["ComputeCount"] != "2" {
+		t.Errorf("record after the template update: params %v, template changed %v", d.Input.Params, d.Input.Template == renamed)
+	}
+	out, err := mustStack(t, c, "overcloud").Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(out["names"]); got != "[renamed-0 renamed-1]" {
+		t.Errorf("names after the update: %s", got)
+	}
+	after := lcPlacement(t, c)
+	if after[0] != before[0] || len(after) != 3 {
+		t.Errorf("servers on %v after the update, were on %v (compute-0 must stay)", after, before)
+	}
+}
