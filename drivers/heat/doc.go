@@ -62,7 +62,10 @@
 //     driver updates the stack to the template, environment and files it
 //     read back from Heat after the last operation that completed (or reads
 //     them at the first Rollback of a COMPLETE stack); after a failed create
-//     it updates to an empty template. Heat records it as an UPDATE.
+//     it updates to an empty template. A stack found UPDATE_FAILED by an
+//     engine that saw nothing complete is refused (errors.ErrUnsupported):
+//     Heat does not expose the template before the failed update. Heat
+//     records the rollback as an UPDATE.
 //   - Show: the stack and GET …/resources?nested_depth=N; Events: GET
 //     …/events?nested_depth=N sorted by creation, marker and limit paged,
 //     filtered by resource on our side. Resources of nested stacks (group

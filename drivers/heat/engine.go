@@ -394,8 +394,11 @@ func (e *Engine) Delete(ctx context.Context) error {
 // failing update): those the engine read from Heat after its last
 // successful operation, or at the first Rollback when the stack is
 // COMPLETE. A stack whose create failed has no good template: Rollback
-// updates it to an empty one, deleting every resource. Heat records the
-// rollback as an UPDATE.
+// updates it to an empty one, deleting every resource. A stack found
+// UPDATE_FAILED (or otherwise FAILED) by an engine that saw no operation
+// complete is refused with errors.ErrUnsupported: Heat does not expose the
+// template before the failed update. Heat records the rollback as an
+// UPDATE.
 func (e *Engine) Rollback(ctx context.Context) error {
 	ident, err := e.ident()
 	if err != nil {
@@ -411,15 +414,24 @@ func (e *Engine) Rollback(ctx context.Context) error {
 		}
 		// A COMPLETE stack's template is good, except after the
 		// rollback of a create (never updated), which deleted everything.
+		// A stack whose create failed has nothing good: roll back to
+		// nothing, as the embedded engine does. After a failed update
+		// Heat keeps a merge of both templates and not the previous one:
+		// without the engine's own record there is nothing safe to go to.
 		a, s := d.state()
-		if s == orchestrate.StatusComplete && a != orchestrate.ActionDelete && (a != orchestrate.ActionRollback || d.updated() != "") {
+		createFailed := a == orchestrate.ActionCreate && s == orchestrate.StatusFailed ||
+			a == orchestrate.ActionRollback && d.updated() == ""
+		switch {
+		case createFailed:
+			good = &orchestrate.Input{TemplateFile: "empty.json", Template: `{"heat_template_version": "2013-05-23"}`}
+		case s == orchestrate.StatusComplete && a != orchestrate.ActionDelete:
 			if good, err = e.current(ctx, ident); err != nil {
 				return err
 			}
+		default:
+			return fmt.Errorf("heat: rollback %s: %w: the stack is %s and this engine saw no operation complete; update it to the template wanted",
+				ident, errors.ErrUnsupported, d.Status)
 		}
-	}
-	if good == nil {
-		good = &orchestrate.Input{TemplateFile: "empty.json", Template: `{"heat_template_version": "2013-05-23"}`}
 	}
 	b, err := e.body(good)
 	if err != nil {
