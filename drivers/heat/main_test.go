@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 
 // needHeat returns the running Heat's endpoint, skipping the test when
 // Heat is not installed (failing under TRIPLEO_REQUIRE_PEERS=1).
-func needHeat(t *testing.T) string {
+func needHeat(t testing.TB) string {
 	t.Helper()
 	return heatService.Need(t)
 }

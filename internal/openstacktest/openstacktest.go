@@ -49,10 +49,12 @@ type Runner interface{ Run() int }
 // stops the service and returns m's exit code. Call it from TestMain
 // after flag.Parse: os.Exit(svc.Main(m)).
 func (s *Service) Main(m Runner) int {
-	if !RunsTests() {
-		return m.Run()
+	if s.EndpointEnv != "" {
+		if s.url = os.Getenv(s.EndpointEnv); s.url != "" {
+			return m.Run()
+		}
 	}
-	if s.url = os.Getenv(s.EndpointEnv); s.EndpointEnv != "" && s.url != "" {
+	if !RunsTests() {
 		return m.Run()
 	}
 	for _, b := range s.Binaries {
@@ -113,9 +115,13 @@ func (s *Service) Need(t testing.TB) string {
 // logs), or "" when the tests did not start it.
 func (s *Service) State() string { return s.state }
 
-// RunsTests reports whether this test binary runs tests at all: -list,
-// -fuzz and -run '^$' (what .ci/run's fuzz loop passes) need no service.
+// RunsTests reports whether this test binary runs tests or benchmarks at
+// all: -list, -fuzz and -run '^$' without -bench (what .ci/run's fuzz
+// loop passes) need no service.
 func RunsTests() bool {
+	if fl := flag.Lookup("test.bench"); fl != nil && fl.Value.String() != "" {
+		return true
+	}
 	for _, f := range []string{"test.list", "test.fuzz"} {
 		if fl := flag.Lookup(f); fl != nil && fl.Value.String() != "" {
 			return false
