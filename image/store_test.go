@@ -83,6 +83,19 @@ func TestWriteImage(t *testing.T) {
 	if _, err := WriteImage(t.Context(), disk, raw, &WriteOptions{Digest: "sha256:" + string(make([]byte, 0)) + "00"}); !errors.Is(err, ErrDigestMismatch) {
 		t.Errorf("wrong digest: %v", err)
 	}
+	// NoDigest writes the same bytes without hashing them.
+	other := filepath.Join(t.TempDir(), "node1.disk")
+	os.WriteFile(other, junk, 0o644)
+	os.Truncate(other, a.Manifest.Disk.Size+(1<<20))
+	if d, err := WriteImage(t.Context(), other, raw, &WriteOptions{NoDigest: true}); err != nil || d != "" {
+		t.Errorf("NoDigest: %q, %v", d, err)
+	}
+	if sum, err := sparseSHA256File(other, a.Manifest.Disk.Size); err != nil || "sha256:"+sum != a.Digest {
+		t.Errorf("NoDigest write reads back as %s, %v; want %s", sum, err, a.Digest)
+	}
+	if _, err := WriteImage(t.Context(), other, raw, &WriteOptions{NoDigest: true, Verify: true}); err == nil {
+		t.Error("NoDigest with Verify accepted")
+	}
 	small := filepath.Join(t.TempDir(), "small.disk")
 	os.WriteFile(small, make([]byte, 4096), 0o644)
 	if _, err := WriteImage(t.Context(), small, raw, nil); !errors.Is(err, ErrTargetTooSmall) {
@@ -115,4 +128,14 @@ func TestStoreAddAcrossFilesystems(t *testing.T) {
 	if sum, err := fileSHA256(got.Path(got.Raw)); err != nil || "sha256:"+sum != a.Digest {
 		t.Errorf("stored raw hashes to %s, %v; want %s", sum, err, a.Digest)
 	}
+}
+
+// sparseSHA256File hashes the first size bytes of the file at path.
+func sparseSHA256File(path string, size int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return sparseSHA256(f, size)
 }
