@@ -24,6 +24,7 @@ type KeyTypeError struct {
 	Type  string // the --type name
 }
 
+// Error implements error.
 func (e *KeyTypeError) Error() string {
 	return fmt.Sprintf("cannot interpret value '%s' as type %s", e.Value, e.Type)
 }

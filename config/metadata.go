@@ -37,6 +37,7 @@ type MetadataError struct {
 	Err  error  // the cause
 }
 
+// Error implements error.
 func (e *MetadataError) Error() string {
 	var b strings.Builder
 	b.WriteString("metadata ")

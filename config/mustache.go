@@ -23,6 +23,7 @@ type TemplateError struct {
 	Err  error  // the cause
 }
 
+// Error implements error.
 func (e *TemplateError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("template %s line %d: %v", e.File, e.Line, e.Err)

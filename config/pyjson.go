@@ -26,6 +26,7 @@ type SyntaxError struct {
 	Column int    // 1-based column, in bytes
 }
 
+// Error implements error.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s: line %d column %d (char %d)", e.Msg, e.Line, e.Column, e.Offset)
 }

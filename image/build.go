@@ -91,6 +91,7 @@ type BuildError struct {
 	Err     error
 }
 
+// Error implements error.
 func (e *BuildError) Error() string {
 	if e.Subject != "" {
 		return fmt.Sprintf("image: build: %s: %s: %v", e.Phase, e.Subject, e.Err)
@@ -98,6 +99,7 @@ func (e *BuildError) Error() string {
 	return fmt.Sprintf("image: build: %s: %v", e.Phase, e.Err)
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *BuildError) Unwrap() error { return e.Err }
 
 type builder struct {

@@ -297,6 +297,7 @@ type CycleError struct {
 	Path []string
 }
 
+// Error implements error.
 func (e *CycleError) Error() string {
 	return "image: element dependency cycle: " + strings.Join(e.Path, " -> ")
 }
@@ -307,6 +308,7 @@ type ConflictError struct {
 	Elements   [2]string
 }
 
+// Error implements error.
 func (e *ConflictError) Error() string {
 	return fmt.Sprintf("image: elements %q and %q both provide %q", e.Elements[0], e.Elements[1], e.Capability)
 }

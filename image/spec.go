@@ -186,6 +186,7 @@ type SpecError struct {
 	Err   error
 }
 
+// Error implements error.
 func (e *SpecError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -203,6 +204,7 @@ func (e *SpecError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *SpecError) Unwrap() error { return e.Err }
 
 // ErrInvalidSpec is wrapped by every error about a spec's or an element's

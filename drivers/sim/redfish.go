@@ -186,6 +186,7 @@ type rfReq struct {
 	status   int
 }
 
+// ServeHTTP implements http.Handler.
 func (s *RedfishService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests++

@@ -19,6 +19,7 @@ type CycleError struct {
 	Cycles [][]string
 }
 
+// Error implements error.
 func (e *CycleError) Error() string {
 	parts := make([]string, len(e.Cycles))
 	for i, c := range e.Cycles {

@@ -32,6 +32,7 @@ type Error struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -49,6 +50,7 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying error, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.Err }
 
 // PyStr renders a value as Python's str() would for the scalar types Heat
