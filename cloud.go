@@ -19,6 +19,17 @@ import (
 	"github.com/tripleo-go/tripleo/refresh"
 )
 
+// Provisioner is what a Cloud needs from its node service: the node
+// lifecycle, and the inventory in which servers record which node they
+// claimed. *provision.Provisioner is the embedded default; a program
+// driving nodes elsewhere (drivers/ironic's Provisioner with an inventory
+// of its own) implements it to run the same Cloud.
+type Provisioner interface {
+	provision.Lifecycle
+	// Inventory returns the node store.
+	Inventory() provision.Inventory
+}
+
 // ErrClosed means the Cloud was used after Close.
 var ErrClosed = errors.New("cloud closed")
 
@@ -27,7 +38,7 @@ var ErrClosed = errors.New("cloud closed")
 type Options struct {
 	// Provisioner drives the nodes; nil means a provision.Provisioner over
 	// Inventory, closed by Cloud.Close.
-	Provisioner *provision.Provisioner
+	Provisioner Provisioner
 	// Inventory stores the nodes when Provisioner is nil; nil means a
 	// provision.FileInventory at DIR/inventory.json.
 	Inventory provision.Inventory
@@ -35,7 +46,7 @@ type Options struct {
 	// its Logger defaults to Logger.
 	Provision provision.Options
 	// Images is the image store; nil means an image.Store in DIR/images.
-	Images *image.Store
+	Images image.Images
 	// ImageWriter returns the deploy step writing a raw image onto a
 	// node's disk (drivers/sim's Datacenter.DeployStep fits); nil means
 	// servers cannot name an image.
@@ -71,9 +82,9 @@ type Options struct {
 type Cloud struct {
 	dir     string
 	log     *slog.Logger
-	prov    *provision.Provisioner
+	prov    Provisioner
 	ownProv bool
-	images  *image.Store
+	images  image.Images
 	types   *orchestrate.Types
 	servers *ServerType
 	engOpts orchestrate.Options
@@ -205,13 +216,13 @@ func (c *Cloud) URL() string { return c.url }
 func (c *Cloud) Dir() string { return c.dir }
 
 // Provisioner returns the provisioner.
-func (c *Cloud) Provisioner() *provision.Provisioner { return c.prov }
+func (c *Cloud) Provisioner() Provisioner { return c.prov }
 
 // Inventory returns the node inventory.
 func (c *Cloud) Inventory() provision.Inventory { return c.prov.Inventory() }
 
 // Images returns the image store.
-func (c *Cloud) Images() *image.Store { return c.images }
+func (c *Cloud) Images() image.Images { return c.images }
 
 // Types returns the resource type registry the stacks use; register
 // further types on it before opening a stack.

@@ -57,7 +57,7 @@ type ConfigDriveWriter interface {
 type ServerOptions struct {
 	// Images resolves a server's image property (tag or digest); nil means
 	// servers cannot name an image.
-	Images *image.Store
+	Images image.Images
 	// ImageWriter returns the deploy step that writes the raw image at
 	// path onto a node's disk (drivers/sim's Datacenter.DeployStep fits).
 	// When the step implements ConfigDriveWriter, the server's config
@@ -94,7 +94,7 @@ type ServerOptions struct {
 // same node. Without a hint, servers created in parallel get the free nodes
 // in the order their claims arrive. Only one process may run servers over an inventory at a time.
 type ServerType struct {
-	prov *provision.Provisioner
+	prov Provisioner
 	inv  provision.Inventory
 	o    ServerOptions
 	log  *slog.Logger
@@ -102,7 +102,7 @@ type ServerType struct {
 }
 
 // NewServerType returns the server type over p's nodes.
-func NewServerType(p *provision.Provisioner, opts *ServerOptions) *ServerType {
+func NewServerType(p Provisioner, opts *ServerOptions) *ServerType {
 	s := &ServerType{prov: p, inv: p.Inventory()}
 	if opts != nil {
 		s.o = *opts
