@@ -54,6 +54,14 @@ type Options struct {
 	// Flavors maps flavor names to the node properties they need (see
 	// ServerOptions.Flavors).
 	Flavors map[string]map[string]string
+	// OpenEngine opens the engine of the named stack with opts (the
+	// Engine template completed for that stack); nil means the embedded
+	// engine, orchestrate.Open, with its state in DIR/stacks/NAME.state.
+	// Another Engine (drivers/heat's, on a real Heat) fits: the Cloud's
+	// metadata and signal service then serves only engines that publish
+	// server metadata and handle signals as the embedded one does (a real
+	// Heat serves its own).
+	OpenEngine func(ctx context.Context, stack string, opts *orchestrate.Options) (orchestrate.Engine, error)
 	// Engine is the template of each stack's orchestrate.Options. Types
 	// (nil: orchestrate.NewTypes()) gets the bare-metal server registered
 	// as OS::Nova::Server; Metadata, MetadataURL and SignalURL are set to
@@ -96,7 +104,8 @@ type Cloud struct {
 
 	mu      sync.Mutex
 	closed  bool
-	engines map[string]*orchestrate.Embedded
+	engines map[string]orchestrate.Engine
+	openEng func(ctx context.Context, stack string, opts *orchestrate.Options) (orchestrate.Engine, error)
 }
 
 var stackName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,254}$`)
@@ -117,7 +126,13 @@ func Open(ctx context.Context, dir string, opts *Options) (*Cloud, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "stacks"), 0o700); err != nil {
 		return nil, fmt.Errorf("tripleo: open cloud: %w", err)
 	}
-	c := &Cloud{dir: dir, log: o.Logger, engines: map[string]*orchestrate.Embedded{}}
+	c := &Cloud{dir: dir, log: o.Logger, engines: map[string]orchestrate.Engine{}}
+	c.openEng = o.OpenEngine
+	if c.openEng == nil {
+		c.openEng = func(ctx context.Context, stack string, opts *orchestrate.Options) (orchestrate.Engine, error) {
+			return orchestrate.Open(ctx, filepath.Join(dir, "stacks", stack+".state"), opts)
+		}
+	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -242,7 +257,7 @@ func (c *Cloud) Servers() *ServerType { return c.servers }
 
 // Stack returns the engine of the named stack, opening it (and resuming an
 // operation a crash interrupted) on first use. The Cloud closes it.
-func (c *Cloud) Stack(ctx context.Context, name string) (*orchestrate.Embedded, error) {
+func (c *Cloud) Stack(ctx context.Context, name string) (orchestrate.Engine, error) {
 	if !stackName.MatchString(name) {
 		return nil, fmt.Errorf("tripleo: stack name %q: must be a letter then letters, digits, '_', '.' or '-'", name)
 	}
@@ -256,7 +271,7 @@ func (c *Cloud) Stack(ctx context.Context, name string) (*orchestrate.Embedded, 
 	}
 	o := c.engOpts
 	o.SignalURL = c.url + "/signal/" + name
-	e, err := orchestrate.Open(ctx, filepath.Join(c.dir, "stacks", name+".state"), &o)
+	e, err := c.openEng(ctx, name, &o)
 	if err != nil {
 		return nil, fmt.Errorf("tripleo: stack %s: %w", name, err)
 	}
@@ -264,15 +279,25 @@ func (c *Cloud) Stack(ctx context.Context, name string) (*orchestrate.Embedded, 
 	return e, nil
 }
 
-func (c *Cloud) engine(name string) *orchestrate.Embedded {
+func (c *Cloud) engine(name string) orchestrate.Engine {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.engines[name]
 }
 
+// signalServer and metadataPublisher are what the Cloud's HTTP service
+// needs of an engine (the embedded one has both).
+type (
+	signalServer interface{ SignalHandler() http.Handler }
+
+	metadataPublisher interface {
+		ServerMetadata(server string) (doc map[string]any, token string, err error)
+	}
+)
+
 func (c *Cloud) serveSignal(w http.ResponseWriter, r *http.Request) {
-	e := c.engine(r.PathValue("stack"))
-	if e == nil {
+	e, ok := c.engine(r.PathValue("stack")).(signalServer)
+	if !ok {
 		http.NotFound(w, r)
 		return
 	}
@@ -285,9 +310,11 @@ func (c *Cloud) serveSignal(w http.ResponseWriter, r *http.Request) {
 func (c *Cloud) serveServer(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	c.mu.Lock()
-	engines := make([]*orchestrate.Embedded, 0, len(c.engines))
+	engines := make([]metadataPublisher, 0, len(c.engines))
 	for _, e := range c.engines {
-		engines = append(engines, e)
+		if p, ok := e.(metadataPublisher); ok {
+			engines = append(engines, p)
+		}
 	}
 	c.mu.Unlock()
 	for _, e := range engines {

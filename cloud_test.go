@@ -1,8 +1,11 @@
 package tripleo_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -357,5 +360,46 @@ func TestServerDeleteAfterCrash(t *testing.T) {
 			}
 			checkClaims(t, c, dc, 0)
 		})
+	}
+}
+
+// opaqueEngine hides everything of an engine but orchestrate.Engine, as an
+// engine for a remote service would have.
+type opaqueEngine struct{ orchestrate.Engine }
+
+// Options.OpenEngine plugs another engine in: the Cloud drives its stacks
+// through orchestrate.Engine only, and its metadata service answers for
+// the servers of engines that publish metadata (none here).
+func TestCloudOpenEngine(t *testing.T) {
+	ctx := t.Context()
+	opened := 0
+	c, dc, _ := newCloud(t, 3, &tripleo.Options{
+		OpenEngine: func(ctx context.Context, stack string, o *orchestrate.Options) (orchestrate.Engine, error) {
+			opened++
+			e, err := orchestrate.Open(ctx, filepath.Join(t.TempDir(), stack+".state"), o)
+			return opaqueEngine{e}, err
+		},
+	})
+	e, err := c.Stack(ctx, "overcloud")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.(opaqueEngine); !ok || opened != 1 {
+		t.Fatalf("Stack returned %T after %d opens", e, opened)
+	}
+	in := &orchestrate.Input{TemplateFile: "overcloud.yaml", Template: groupTemplate,
+		Environments: []orchestrate.File{{Name: "env.yaml", Data: groupEnv}}, Params: map[string]string{"count": "2"}}
+	if err := e.Create(ctx, "overcloud", in); err != nil {
+		t.Fatal(err)
+	}
+	checkClaims(t, c, dc, 2)
+	info, _ := e.Show(ctx)
+	resp, err := http.Get(c.URL() + "/servers/" + info.Resources[0].PhysicalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("metadata of a server of an opaque engine: %s", resp.Status)
 	}
 }

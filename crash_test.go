@@ -112,7 +112,7 @@ func TestCrashResume(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.Resumed(ctx); err != nil {
+			if _, err := e.(*orchestrate.Embedded).Resumed(ctx); err != nil {
 				t.Fatalf("resume: %v", err)
 			}
 			info, err := e.Show(ctx)

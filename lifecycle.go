@@ -476,7 +476,7 @@ func (c *Cloud) requireComplete(ctx context.Context, stack string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := e.Resumed(ctx); err != nil && ctx.Err() != nil {
+	if _, err := waitResumed(ctx, e); err != nil && ctx.Err() != nil {
 		return err
 	}
 	info, err := e.Show(ctx)
@@ -548,12 +548,12 @@ func (c *Cloud) deploy(ctx context.Context, in *orchestrate.Input, o *DeployOpti
 // interrupted to finish resuming, and folds the outcome into the record's
 // pending operation. The error wraps ErrNotDeployed when there is no
 // record.
-func (c *Cloud) settle(ctx context.Context, stack string, log *slog.Logger) (*orchestrate.Embedded, *Deployment, error) {
+func (c *Cloud) settle(ctx context.Context, stack string, log *slog.Logger) (orchestrate.Engine, *Deployment, error) {
 	e, err := c.Stack(ctx, stack)
 	if err != nil {
 		return nil, nil, err
 	}
-	resumed, rerr := e.Resumed(ctx)
+	resumed, rerr := waitResumed(ctx, e)
 	if ctx.Err() != nil {
 		return nil, nil, ctx.Err()
 	}
@@ -591,7 +591,7 @@ func (c *Cloud) settle(ctx context.Context, stack string, log *slog.Logger) (*or
 
 // completedSince reports whether the stack's last operation is a create
 // or update that completed at or after since, from the stack's events.
-func completedSince(ctx context.Context, e *orchestrate.Embedded, stack string, since time.Time) bool {
+func completedSince(ctx context.Context, e orchestrate.Engine, stack string, since time.Time) bool {
 	evs, err := e.Events(ctx, &orchestrate.EventQuery{Resource: stack})
 	if err != nil {
 		return false
@@ -632,7 +632,7 @@ func (c *Cloud) commit(d *Deployment, p *PendingOp, stackID string) {
 }
 
 // apply records p as pending, runs it on the engine and commits it.
-func (c *Cloud) apply(ctx context.Context, e *orchestrate.Embedded, d *Deployment, p *PendingOp, create bool, log *slog.Logger) (*Deployment, error) {
+func (c *Cloud) apply(ctx context.Context, e orchestrate.Engine, d *Deployment, p *PendingOp, create bool, log *slog.Logger) (*Deployment, error) {
 	p.Started = time.Now().UTC()
 	d.Pending = p
 	if err := c.writeRecord(d); err != nil {
@@ -927,7 +927,9 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 				return nil, err
 			}
 			next.Params[param] = string(b)
-		} else if err := e.CheckStack(ctx); err != nil && !errors.Is(err, orchestrate.ErrFailed) {
+		} else if sa, ok := e.(orchestrate.StackActioner); !ok {
+			return nil, fmt.Errorf("recover in place: the %s stack's engine cannot check its resources", d.Stack)
+		} else if err := sa.CheckStack(ctx); err != nil && !errors.Is(err, orchestrate.ErrFailed) {
 			// CHECK_FAILED is expected: the dead server fails it.
 			return nil, fmt.Errorf("check: %w", err)
 		}
@@ -1240,4 +1242,16 @@ func inputsEqual(a, b *orchestrate.Input) bool {
 	return a.TemplateFile == b.TemplateFile && a.Template == b.Template &&
 		slices.Equal(a.Environments, b.Environments) &&
 		maps.Equal(a.Params, b.Params) && maps.Equal(a.Files, b.Files)
+}
+
+// waitResumed waits for the operation an engine resumed on opening (the
+// embedded engine's Resumed); an engine that resumes nothing in this
+// process (a remote one) reports false.
+func waitResumed(ctx context.Context, e orchestrate.Engine) (bool, error) {
+	if r, ok := e.(interface {
+		Resumed(context.Context) (bool, error)
+	}); ok {
+		return r.Resumed(ctx)
+	}
+	return false, nil
 }

@@ -459,7 +459,7 @@ func lcPlacement(t testing.TB, c *tripleo.Cloud) []string {
 	return nodes
 }
 
-func mustStack(t testing.TB, c *tripleo.Cloud, name string) *orchestrate.Embedded {
+func mustStack(t testing.TB, c *tripleo.Cloud, name string) orchestrate.Engine {
 	t.Helper()
 	e, err := c.Stack(t.Context(), name)
 	if err != nil {
