@@ -77,6 +77,12 @@
 // cancel_update: "Operation cancelled", then ROLLBACK_COMPLETE), or
 // returns ErrNoUpdate.
 //
+// Embedded is a ResourceMarker: MarkUnhealthy is Heat's `openstack stack
+// resource mark unhealthy`. The resource (and, for a group or a template
+// resource, everything under it) goes CHECK_FAILED with the reason, in the
+// journal and with a CHECK_FAILED event, the stack's state unchanged; the
+// next update, even with the same input, replaces it and nothing else.
+//
 // Update (and Plan on an existing stack) with an Input that names no
 // template is Heat's PATCH update (`openstack stack update --existing`):
 // the deployed template, environments and files are kept, the Input's

@@ -62,4 +62,15 @@ type StackActioner interface {
 	CancelUpdate(ctx context.Context) error
 }
 
+// ResourceMarker is implemented by engines that take Heat's resource
+// health mark (`openstack stack resource mark unhealthy`).
+type ResourceMarker interface {
+	// MarkUnhealthy marks resource (its flattened path, as Show names it:
+	// "server", "group/0", "group/0/server") CHECK_FAILED with reason, so
+	// that the next update replaces it. The stack's own state is not
+	// changed. An unknown resource is ErrNotFound; a stack busy with an
+	// operation is ErrLocked (Heat's ActionInProgress).
+	MarkUnhealthy(ctx context.Context, resource, reason string) error
+}
+
 var _ Engine = (*Embedded)(nil)

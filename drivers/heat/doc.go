@@ -34,8 +34,8 @@
 //
 // # Engine: orchestrate.Engine on Heat's API
 //
-// [Open] returns an [Engine], an orchestrate.Engine and
-// orchestrate.StackActioner bound to one stack on Heat, so code written
+// [Open] returns an [Engine], an orchestrate.Engine,
+// orchestrate.StackActioner and orchestrate.ResourceMarker bound to one stack on Heat, so code written
 // against orchestrate.Engine moves from the embedded engine to a real Heat
 // by changing how the value is made. Each call maps onto Heat's v1 API
 // (raw requests through the gophercloud client: gophercloud's stacks
@@ -76,6 +76,10 @@
 //   - Signal: POST …/resources/{r}/signal (a nested resource is found by its
 //     path); CheckStack and CancelUpdate: POST …/actions {check} and
 //     {cancel_update}, then wait.
+//   - MarkUnhealthy: PATCH …/resources/{r} with {"mark_unhealthy": true,
+//     "resource_status_reason": …} (`openstack stack resource mark
+//     unhealthy`; a nested resource is marked in its nested stack, found
+//     by its path as for Signal); the next update replaces it.
 //
 // Heat's refusals are [*Error] values (status, Heat's error type and
 // message) matching orchestrate's sentinels: ErrNotFound (404), ErrExists

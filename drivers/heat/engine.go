@@ -61,8 +61,9 @@ type Engine struct {
 }
 
 var (
-	_ orchestrate.Engine        = (*Engine)(nil)
-	_ orchestrate.StackActioner = (*Engine)(nil)
+	_ orchestrate.Engine         = (*Engine)(nil)
+	_ orchestrate.StackActioner  = (*Engine)(nil)
+	_ orchestrate.ResourceMarker = (*Engine)(nil)
 )
 
 // errClosed is returned by every call after Close.
@@ -872,21 +873,11 @@ func (e *Engine) Signal(ctx context.Context, resourceName string, body map[strin
 	if err != nil {
 		return err
 	}
-	stack, name := ident, resourceName
-	if strings.Contains(resourceName, "/") {
-		res, _, err := e.resources(ctx, ident)
-		if err != nil {
-			return err
-		}
-		stack = ""
-		for _, r := range res {
-			if r.info.Name == resourceName {
-				stack, name = r.stack, r.name
-			}
-		}
-		if stack == "" {
-			return fmt.Errorf("heat: signal %s: %w: %w: no such resource", resourceName, orchestrate.ErrSignal, orchestrate.ErrNotFound)
-		}
+	stack, name, err := e.locate(ctx, ident, resourceName)
+	if errors.Is(err, orchestrate.ErrNotFound) {
+		return fmt.Errorf("heat: signal %s: %w: %w", resourceName, orchestrate.ErrSignal, err)
+	} else if err != nil {
+		return err
 	}
 	if body == nil {
 		body = map[string]any{}
@@ -898,4 +889,43 @@ func (e *Engine) Signal(ctx context.Context, resourceName string, body map[strin
 		he.kind = append(he.kind, orchestrate.ErrSignal)
 	}
 	return err
+}
+
+// MarkUnhealthy marks a resource CHECK_FAILED with reason (Heat's
+// `openstack stack resource mark unhealthy`: PATCH of the resource with
+// mark_unhealthy and resource_status_reason), so that the next update
+// replaces it. A nested resource ("group/0", "group/0/server") is marked
+// in the nested stack that holds it. No such resource is ErrNotFound; a
+// resource Heat has locked for an operation is ErrLocked.
+func (e *Engine) MarkUnhealthy(ctx context.Context, resourceName, reason string) error {
+	ident, err := e.ident()
+	if err != nil {
+		return err
+	}
+	stack, name, err := e.locate(ctx, ident, resourceName)
+	if err != nil {
+		return fmt.Errorf("heat: mark %s unhealthy: %w", resourceName, err)
+	}
+	e.log.Info("resource mark unhealthy", "stack", ident, "resource", resourceName)
+	return e.do(ctx, "mark unhealthy "+resourceName, http.MethodPatch, resourceURL(e.c, stack, name),
+		map[string]any{"mark_unhealthy": true, "resource_status_reason": reason}, nil, 200)
+}
+
+// locate returns the stack ("name/id") holding the resource at path and
+// its name there: the root stack for a top-level name, the nested stack
+// for a path such as "group/0/server" (ErrNotFound when none holds it).
+func (e *Engine) locate(ctx context.Context, ident, path string) (stack, name string, err error) {
+	if !strings.Contains(path, "/") {
+		return ident, path, nil
+	}
+	res, _, err := e.resources(ctx, ident)
+	if err != nil {
+		return "", "", err
+	}
+	for _, r := range res {
+		if r.info.Name == path {
+			return r.stack, r.name, nil
+		}
+	}
+	return "", "", fmt.Errorf("%w: no such resource", orchestrate.ErrNotFound)
 }

@@ -591,3 +591,64 @@ func testCancelUpdate(t *testing.T, s *suite) {
 		t.Errorf("a = %v after the cancelled update, want v1", out["a"])
 	}
 }
+
+func testMarkUnhealthy(t *testing.T, s *suite) {
+	rm, ok := s.e.(orchestrate.ResourceMarker)
+	if !ok {
+		t.Skip("the engine does not implement orchestrate.ResourceMarker")
+	}
+	in := tmpl(groupTemplate, map[string]string{"count": "3"})
+	s.create(in)
+	_, res := s.show()
+	ids := map[string]string{}
+	for _, m := range []string{"0", "1", "2"} {
+		ids[m] = res["group/"+m].PhysicalID
+	}
+	if err := rm.MarkUnhealthy(t.Context(), "group/nope", "x"); !errors.Is(err, orchestrate.ErrNotFound) {
+		t.Errorf("mark an unknown resource: %v, want ErrNotFound", err)
+	}
+	const reason = "node lost"
+	if err := rm.MarkUnhealthy(t.Context(), "group/1", reason); err != nil {
+		t.Fatalf("mark group/1 unhealthy: %v", err)
+	}
+	info, res := s.show()
+	if r := res["group/1"]; rstate(r) != "CHECK_FAILED" || r.Reason != reason {
+		t.Errorf("group/1 after the mark: %s (%q), want CHECK_FAILED (%q)", rstate(r), r.Reason, reason)
+	}
+	if info.State() != "CREATE_COMPLETE" {
+		t.Errorf("the mark changed the stack to %s", info.State())
+	}
+	for _, m := range []string{"0", "2"} {
+		if r := res["group/"+m]; rstate(r) != "CREATE_COMPLETE" {
+			t.Errorf("group/%s after marking group/1: %s", m, rstate(r))
+		}
+	}
+	evs := s.events()
+	if i := last(evs, "group/1", "CHECK_FAILED"); i < 0 || evs[i].StatusReason != reason {
+		t.Errorf("no CHECK_FAILED event of group/1 with the reason: %v", evs)
+	}
+	// The same input again: the marked member alone is replaced.
+	s.update(in)
+	_, res = s.show()
+	if got := members(res, "group"); !slices.Equal(got, []string{"0", "1", "2"}) {
+		t.Fatalf("members after the update: %v", got)
+	}
+	if r := res["group/1"]; r.PhysicalID == ids["1"] || r.PhysicalID == "" || r.Status != orchestrate.StatusComplete {
+		t.Errorf("group/1 after the update: %+v, want replaced (was %s) and COMPLETE", r, ids["1"])
+	}
+	for _, m := range []string{"0", "2"} {
+		if res["group/"+m].PhysicalID != ids[m] {
+			t.Errorf("the update replaced group/%s", m)
+		}
+	}
+	evs = s.events()
+	upd := evs[last(evs, s.name, "UPDATE_IN_PROGRESS"):]
+	for _, ev := range upd {
+		if m := base(ev.ResourceName); m == "group/0" || m == "group/2" {
+			t.Errorf("the update touched %s: %s", m, ev.State())
+		}
+	}
+	if out := s.outputs(); fmt.Sprint(out["values"]) != "[member-0 member-1 member-2]" {
+		t.Errorf("values %v", out["values"])
+	}
+}

@@ -26,7 +26,11 @@
 //   - delete, and the errors callers branch on (ErrNotFound, ErrExists);
 //   - signals to a wait condition handle and to a software deployment;
 //   - Heat's stack actions check and cancel_update, when the engine
-//     implements orchestrate.StackActioner (skipped otherwise).
+//     implements orchestrate.StackActioner (skipped otherwise);
+//   - marking a group member unhealthy (CHECK_FAILED with the reason, the
+//     stack unchanged) and updating with the same input, which replaces
+//     that member alone, when the engine implements
+//     orchestrate.ResourceMarker (skipped otherwise).
 //
 // Where an engine legitimately differs from Heat, Harness.Quirks says so
 // and the case adapts; a case an engine cannot pass yet (a missing

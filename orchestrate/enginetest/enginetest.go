@@ -96,6 +96,7 @@ var cases = []struct {
 	{"SignalDeployment", testSignalDeployment},
 	{"CheckStack", testCheckStack},
 	{"CancelUpdate", testCancelUpdate},
+	{"MarkUnhealthy", testMarkUnhealthy},
 }
 
 // suite is one case's engine and stack.

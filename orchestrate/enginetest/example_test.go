@@ -28,4 +28,5 @@ func ExampleCases() {
 	// SignalDeployment
 	// CheckStack
 	// CancelUpdate
+	// MarkUnhealthy
 }
