@@ -805,10 +805,11 @@ func previousImage(h []ImageRecord) string {
 // deployed through the lifecycle is only marked.
 //
 // By default the server is replaced in place, as Heat replaces a resource
-// a check found gone: the stack is checked (Heat's CHECK action; the
-// server whose node lost its claim fails it) and updated with the input
-// it has, which replaces the failed server under the same name; its
-// deployments follow it. A replacement node must be available first
+// marked unhealthy: the server resource is marked CHECK_FAILED with the
+// reason (orchestrate.ResourceMarker, Heat's `openstack stack resource
+// mark unhealthy`; an engine without it has the whole stack checked) and
+// the stack updated with the input it has, which replaces the failed
+// server under the same name; its deployments follow it. A replacement node must be available first
 // (opts.Replacement, or the first available node of the dead node's
 // profile; ErrNoNode otherwise); when the dead node carried a predictable
 // placement tag (capability node:NAME, TripleO's scheduler hint), the tag
@@ -927,11 +928,8 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 				return nil, err
 			}
 			next.Params[param] = string(b)
-		} else if sa, ok := e.(orchestrate.StackActioner); !ok {
-			return nil, fmt.Errorf("recover in place: the %s stack's engine cannot check its resources", d.Stack)
-		} else if err := sa.CheckStack(ctx); err != nil && !errors.Is(err, orchestrate.ErrFailed) {
-			// CHECK_FAILED is expected: the dead server fails it.
-			return nil, fmt.Errorf("check: %w", err)
+		} else if err := markDead(ctx, e, d.Stack, resource, key, o.Reason); err != nil {
+			return nil, err
 		}
 		return &PendingOp{Action: ActionRecover, Input: next, Image: d.Image, Recovery: rec}, nil
 	})
@@ -969,6 +967,41 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 	}
 	slg.Info("node recovered", "resource", rec.Resource, "replacement", rec.Replacement, "new_node", rec.NewNode)
 	return rec, nil
+}
+
+// markDead makes the next update of stack replace the server resource
+// that held the claim key: it is marked unhealthy (orchestrate's
+// ResourceMarker, Heat's mark unhealthy: CHECK_FAILED with the reason);
+// an engine that cannot mark has the whole stack checked instead (its
+// CHECK action fails the server whose node lost its claim). A resource
+// that no longer holds that server (a recovery cut short after the
+// replacement) is left alone.
+func markDead(ctx context.Context, e orchestrate.Engine, stack, resource, key, reason string) error {
+	rm, ok := e.(orchestrate.ResourceMarker)
+	if !ok {
+		sa, ok := e.(orchestrate.StackActioner)
+		if !ok {
+			return fmt.Errorf("recover in place: the %s stack's engine can neither mark nor check its resources", stack)
+		}
+		if err := sa.CheckStack(ctx); err != nil && !errors.Is(err, orchestrate.ErrFailed) {
+			// CHECK_FAILED is expected: the dead server fails it.
+			return fmt.Errorf("check: %w", err)
+		}
+		return nil
+	}
+	info, err := e.Show(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range info.Resources {
+		if r.Name != resource || r.PhysicalID != serverID(key) {
+			continue
+		}
+		if err := rm.MarkUnhealthy(ctx, resource, "node "+reason); err != nil {
+			return fmt.Errorf("mark %s unhealthy: %w", resource, err)
+		}
+	}
+	return nil
 }
 
 // capability returns the value of n's capability name ("node" in

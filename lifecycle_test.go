@@ -377,9 +377,20 @@ func TestLifecycle(t *testing.T) {
 	if len(probes) != 4 || !slices.Equal(silent, []string{dead}) {
 		t.Errorf("probed %d nodes, silent %v; want 4 and [%s]", len(probes), silent, dead)
 	}
+	mark = len(env.eventsOf("overcloud"))
 	rec, err := c.Recover(ctx, dead, &tripleo.RecoverOptions{Reason: "BMC unreachable"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The dead server alone was marked unhealthy (no stack check).
+	var checks []string
+	for _, ev := range env.eventsOf("overcloud")[mark:] {
+		if ev.Action == orchestrate.ActionCheck {
+			checks = append(checks, ev.ResourceName+" "+ev.State()+" "+ev.StatusReason)
+		}
+	}
+	if want := []string{"Compute/1 CHECK_FAILED node BMC unreachable"}; !slices.Equal(checks, want) {
+		t.Errorf("recovery's CHECK events %q, want %q", checks, want)
 	}
 	// Replaced in place: the same server, on the first spare.
 	if rec.Stack != "overcloud" || rec.Resource != "Compute/1" || rec.Replacement != "Compute/1" || rec.NewNode != "node-4" {
