@@ -61,6 +61,9 @@ func (e *Embedded) Plan(ctx context.Context, name string, in *Input) (*Plan, err
 	e.j.mu.Unlock()
 	p := &Plan{Action: ActionUpdate, Name: sn, Input: in, seq: seq}
 	if !exists {
+		if err := in.clearOnlyPatch(); err != nil {
+			return nil, err
+		}
 		p.Action, p.Name, sn, sid = ActionCreate, name, name, ""
 	} else {
 		var err error

@@ -87,7 +87,10 @@
 // template is Heat's PATCH update (`openstack stack update --existing`):
 // the deployed template, environments and files are kept, the Input's
 // environments are merged after them, its files added and its parameters
-// merged into the deployed ones (Patched).
+// merged into the deployed ones (Patched). Its ClearParams drop deployed
+// parameters back to their defaults first (Heat's clear_parameters,
+// `--clear-parameter`); an Input with a template and ClearParams is
+// ErrInvalid.
 //
 // # Software deployments and signals
 //

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -234,6 +235,9 @@ func (e *Embedded) Create(ctx context.Context, name string, in *Input) error {
 	if name == "" {
 		return fmt.Errorf("%w: the stack needs a name", ErrInvalid)
 	}
+	if err := in.clearOnlyPatch(); err != nil {
+		return err
+	}
 	return e.runNew(ctx, ActionCreate, name, in)
 }
 
@@ -256,12 +260,23 @@ func (e *Embedded) Update(ctx context.Context, in *Input) error {
 // (Template and TemplateFile both empty), or no Input at all.
 func (in *Input) IsPatch() bool { return in == nil || in.Template == "" && in.TemplateFile == "" }
 
+// clearOnlyPatch refuses ClearParams on an Input that is not a PATCH
+// update.
+func (in *Input) clearOnlyPatch() error {
+	if in != nil && len(in.ClearParams) > 0 && !in.IsPatch() {
+		return fmt.Errorf("%w: ClearParams %v: only a PATCH update (no template) clears parameters", ErrInvalid, in.ClearParams)
+	}
+	return nil
+}
+
 // Patched returns the Input a PATCH update applies on top of deployed (the
 // stack's current Input): the deployed template, environments and files
 // are kept; patch's Environments are merged after the deployed ones, its
-// Files are added (replacing files of the same name) and its Params are
-// merged into the deployed parameters. An Input that is not a patch is
-// returned as it is.
+// Files are added (replacing files of the same name), the deployed
+// parameters named in its ClearParams are dropped (they take their
+// defaults again; a value an environment file sets stays, as it is part
+// of that file) and its Params are merged into the deployed parameters.
+// An Input that is not a patch is returned as it is.
 func Patched(deployed, patch *Input) *Input {
 	if !patch.IsPatch() || deployed == nil {
 		return patch
@@ -278,7 +293,9 @@ func Patched(deployed, patch *Input) *Input {
 		out.Params = map[string]string{}
 	}
 	for k, v := range deployed.Params {
-		out.Params[k] = v
+		if patch == nil || !slices.Contains(patch.ClearParams, k) {
+			out.Params[k] = v
+		}
 	}
 	if patch != nil {
 		out.Environments = append(out.Environments, patch.Environments...)
@@ -294,6 +311,9 @@ func Patched(deployed, patch *Input) *Input {
 
 // patched resolves a PATCH update against the deployed input.
 func (e *Embedded) patched(in *Input) (*Input, error) {
+	if err := in.clearOnlyPatch(); err != nil {
+		return nil, err
+	}
 	if !in.IsPatch() {
 		return in, nil
 	}

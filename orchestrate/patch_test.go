@@ -75,3 +75,56 @@ func TestPatchedMergesEnvironmentsAndFiles(t *testing.T) {
 		t.Error("a full input must be kept as is")
 	}
 }
+
+// TestPatchClearParams: a PATCH update's ClearParams drop deployed
+// parameters (they take their defaults), Params given too win, the
+// deployed input keeps no ClearParams, and ClearParams with a template is
+// refused.
+func TestPatchClearParams(t *testing.T) {
+	deployed := &Input{Template: "t", Params: map[string]string{"a": "1", "b": "2", "c": "3"}}
+	got := Patched(deployed, &Input{ClearParams: []string{"a", "b", "nope"}, Params: map[string]string{"b": "20"}})
+	if len(got.Params) != 2 || got.Params["b"] != "20" || got.Params["c"] != "3" || got.ClearParams != nil {
+		t.Errorf("Patched = %+v, want params {b: 20, c: 3} and no ClearParams", got)
+	}
+	if deployed.Params["a"] != "1" {
+		t.Errorf("Patched changed the deployed input: %v", deployed.Params)
+	}
+
+	h := newHarness(t)
+	e := h.open(nil)
+	ctx := t.Context()
+	withClear := input(t, "stack.yaml", map[string]string{"count": "1"})
+	withClear.ClearParams = []string{"count"}
+	if err := e.Create(ctx, "overcloud", withClear); !errors.Is(err, ErrInvalid) {
+		t.Errorf("create with ClearParams: %v, want ErrInvalid", err)
+	}
+	if err := e.Create(ctx, "overcloud", input(t, "stack.yaml", map[string]string{"image": "v1", "count": "1"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Update(ctx, withClear); !errors.Is(err, ErrInvalid) {
+		t.Errorf("update with a template and ClearParams: %v, want ErrInvalid", err)
+	}
+	p, err := e.Plan(ctx, "", &Input{ClearParams: []string{"count"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.Summary(); s[ChangeCreate] != 2 {
+		t.Errorf("plan clearing count (back to 3 servers):\n%s", p)
+	}
+	if err := e.Apply(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Outputs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := out["names"].([]any); len(names) != 3 {
+		t.Errorf("after clearing count: %d servers, want the default 3", len(names))
+	}
+	e.j.mu.Lock()
+	in := e.j.st.Input
+	e.j.mu.Unlock()
+	if _, ok := in.Params["count"]; ok || in.Params["image"] != "v1" || in.ClearParams != nil {
+		t.Errorf("deployed input after clearing count: %+v", in)
+	}
+}

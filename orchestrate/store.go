@@ -36,6 +36,12 @@ type Input struct {
 	Environments []File            `json:"environments,omitempty"`
 	Params       map[string]string `json:"params,omitempty"`
 	Files        map[string]string `json:"files,omitempty"`
+	// ClearParams, on a PATCH update (see Patched), names deployed
+	// parameters to drop, so that they take their defaults again (Heat's
+	// clear_parameters, `openstack stack update --existing
+	// --clear-parameter`); a parameter also given in Params takes that
+	// value. Only a PATCH update takes it.
+	ClearParams []string `json:"clear_params,omitempty"`
 }
 
 // File is a named document (an environment file).

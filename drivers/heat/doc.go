@@ -43,7 +43,8 @@
 // named n or y):
 //
 //   - Create: POST /stacks; Update: PUT /stacks/{name}/{id}, or PATCH (Heat's
-//     --existing) when the input has no template; Delete: DELETE. Each waits
+//     --existing) when the input has no template, its ClearParams sent as
+//     clear_parameters; Delete: DELETE. Each waits
 //     with the driver's own poller (EngineOptions.PollInterval) until the
 //     stack settles, stops at once on *_FAILED (except the CREATE_FAILED
 //     that Heat stores just before it rolls a create back) and reports

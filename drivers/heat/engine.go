@@ -211,7 +211,13 @@ func (e *Engine) body(in *orchestrate.Input) (map[string]any, error) {
 	if in == nil {
 		return nil, fmt.Errorf("heat: %w: no input", orchestrate.ErrInvalid)
 	}
+	if len(in.ClearParams) > 0 && !isPatch(in) {
+		return nil, fmt.Errorf("heat: %w: ClearParams %v: only a PATCH update (no template) clears parameters", orchestrate.ErrInvalid, in.ClearParams)
+	}
 	b := map[string]any{"disable_rollback": e.opts.DisableRollback}
+	if len(in.ClearParams) > 0 {
+		b["clear_parameters"] = append([]string(nil), in.ClearParams...)
+	}
 	if e.opts.Timeout > 0 {
 		b["timeout_mins"] = int((e.opts.Timeout + time.Minute - 1) / time.Minute)
 	}

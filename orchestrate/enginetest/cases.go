@@ -652,3 +652,26 @@ func testMarkUnhealthy(t *testing.T, s *suite) {
 		t.Errorf("values %v", out["values"])
 	}
 }
+
+func testClearParams(t *testing.T, s *suite) {
+	s.create(tmpl(patchTemplate, map[string]string{"p1": "x", "p2": "y"}))
+	full := tmpl(patchTemplate, map[string]string{"p2": "y"})
+	full.ClearParams = []string{"p1"}
+	if err := s.e.Update(t.Context(), full); !errors.Is(err, orchestrate.ErrInvalid) {
+		t.Errorf("ClearParams on an update with a template: %v, want ErrInvalid", err)
+	}
+	if err := s.e.Update(t.Context(), &orchestrate.Input{ClearParams: []string{"p1"}, Params: map[string]string{"p2": "z"}}); err != nil {
+		t.Fatalf("PATCH update clearing p1: %v", err)
+	}
+	s.state("UPDATE_COMPLETE")
+	if out := s.outputs(); out["p1"] != "d1" || out["p2"] != "z" || out["a"] != "d1-z" {
+		t.Errorf("after PATCH {clear p1, p2: z}: %v, want p1 d1 (its default), p2 z, a d1-z", out)
+	}
+	// A parameter both cleared and given takes the value given.
+	if err := s.e.Update(t.Context(), &orchestrate.Input{ClearParams: []string{"p1"}, Params: map[string]string{"p1": "w"}}); err != nil {
+		t.Fatalf("PATCH update clearing and setting p1: %v", err)
+	}
+	if out := s.outputs(); out["p1"] != "w" || out["p2"] != "z" {
+		t.Errorf("after PATCH {clear p1, p1: w}: %v, want p1 w, p2 z", out)
+	}
+}

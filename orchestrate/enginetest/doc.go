@@ -17,7 +17,8 @@
 //   - plan and apply, and a stale plan refused;
 //   - update in place versus replacement (physical ids kept or changed);
 //   - PATCH update (no template: parameters merged into the deployed
-//     ones);
+//     ones), and one that clears deployed parameters back to their
+//     defaults (ClearParams, Heat's clear_parameters);
 //   - ResourceGroup scale-out (old members untouched) and scale-in
 //     (highest indices removed first);
 //   - rolling update (rolling_update max_batch_size on a group; batches

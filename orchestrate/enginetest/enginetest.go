@@ -87,6 +87,7 @@ var cases = []struct {
 	{"PlanApply", testPlanApply},
 	{"UpdateInPlaceVsReplace", testUpdateInPlaceVsReplace},
 	{"PatchUpdate", testPatchUpdate},
+	{"ClearParams", testClearParams},
 	{"GroupScale", testGroupScale},
 	{"RollingUpdate", testRollingUpdate},
 	{"AutoRollback", testAutoRollback},

@@ -19,6 +19,7 @@ func ExampleCases() {
 	// PlanApply
 	// UpdateInPlaceVsReplace
 	// PatchUpdate
+	// ClearParams
 	// GroupScale
 	// RollingUpdate
 	// AutoRollback
