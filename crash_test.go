@@ -25,7 +25,7 @@ func crashInput() *orchestrate.Input {
 		Params:       map[string]string{"count": "3"}}
 }
 
-// TestCrashHelper is the child process of the crash tests: it creates the
+// TestCrashHelper is the child process of TestCrashResume: it creates the
 // stack and exits abruptly when the Nth node reaches the state named by
 // TRIPLEO_CRASH_ON ("deploying:1", "active:2"...).
 func TestCrashHelper(t *testing.T) {
@@ -33,21 +33,7 @@ func TestCrashHelper(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as the crash tests' child process")
 	}
-	state, nth, _ := strings.Cut(os.Getenv("TRIPLEO_CRASH_ON"), ":")
-	n, _ := strconv.Atoi(nth)
-	var mu sync.Mutex
-	seen := 0
-	c, err := tripleo.Open(t.Context(), dir, &tripleo.Options{Provision: provision.Options{
-		OnTransition: func(node string, tr provision.Transition) {
-			mu.Lock()
-			defer mu.Unlock()
-			if tr.To.String() == state && tr.From != provision.StateWaitCallback {
-				if seen++; seen == n {
-					os.Exit(crashExit)
-				}
-			}
-		},
-	}})
+	c, err := tripleo.Open(t.Context(), dir, crashOptions(os.Getenv("TRIPLEO_CRASH_ON")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +44,42 @@ func TestCrashHelper(t *testing.T) {
 	}
 	if err := e.Create(t.Context(), "overcloud", crashInput()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// crashOptions returns Cloud options whose provisioner exits the process
+// with crashExit when the Nth node reaches the state named by on
+// ("deploying:1", "active:2"; a node coming back from wait call-back does
+// not count).
+func crashOptions(on string) *tripleo.Options {
+	state, nth, _ := strings.Cut(on, ":")
+	n, _ := strconv.Atoi(nth)
+	var mu sync.Mutex
+	seen := 0
+	return &tripleo.Options{Provision: provision.Options{
+		OnTransition: func(node string, tr provision.Transition) {
+			mu.Lock()
+			defer mu.Unlock()
+			if tr.To.String() == state && tr.From != provision.StateWaitCallback {
+				if seen++; seen == n {
+					os.Exit(crashExit)
+				}
+			}
+		},
+	}}
+}
+
+// crashChild runs the test helper (a crash tests' child, which reads
+// TRIPLEO_CRASH_DIR and TRIPLEO_CRASH_ON, and env) in a child process on
+// dir and checks that it crashed at on.
+func crashChild(t *testing.T, helper, dir, on string, env ...string) {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^"+helper+"$")
+	cmd.Env = append(append(os.Environ(), "GORACE=atexit_sleep_ms=0", "TRIPLEO_CRASH_DIR="+dir, "TRIPLEO_CRASH_ON="+on), env...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != crashExit {
+		t.Fatalf("child did not crash at %s: %v\n%s", on, err, out)
 	}
 }
 
@@ -95,13 +117,7 @@ func TestCrashResume(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashHelper$")
-			cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "TRIPLEO_CRASH_DIR="+dir, "TRIPLEO_CRASH_ON="+on)
-			out, err := cmd.CombinedOutput()
-			var ee *exec.ExitError
-			if !errors.As(err, &ee) || ee.ExitCode() != crashExit {
-				t.Fatalf("child did not crash at %s: %v\n%s", on, err, out)
-			}
+			crashChild(t, "TestCrashHelper", dir, on)
 
 			c, err = tripleo.Open(ctx, dir, nil)
 			if err != nil {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -615,27 +614,14 @@ func TestDeploymentRecordSurvivesReopen(t *testing.T) {
 // TestLifecycleCrashHelper is the child process of TestDeployOvercloudCrash
 // and TestUpdateCrash: it deploys the overcloud (TRIPLEO_LC_CRASH_OP
 // "deploy") or updates it to 2 computes ("update") and exits abruptly when
-// the Nth node reaches the state named by TRIPLEO_LC_CRASH_ON
+// the Nth node reaches the state named by TRIPLEO_CRASH_ON
 // ("deploying:1", "active:2").
 func TestLifecycleCrashHelper(t *testing.T) {
-	dir := os.Getenv("TRIPLEO_LC_CRASH_DIR")
+	dir := os.Getenv("TRIPLEO_CRASH_DIR")
 	if dir == "" {
 		t.Skip("only runs as TestDeployOvercloudCrash's child process")
 	}
-	state, nth, _ := strings.Cut(os.Getenv("TRIPLEO_LC_CRASH_ON"), ":")
-	var mu sync.Mutex
-	seen := 0
-	c, err := tripleo.Open(t.Context(), dir, &tripleo.Options{Provision: provision.Options{
-		OnTransition: func(node string, tr provision.Transition) {
-			mu.Lock()
-			defer mu.Unlock()
-			if tr.To.String() == state && tr.From != provision.StateWaitCallback {
-				if seen++; fmt.Sprint(seen) == nth {
-					os.Exit(crashExit)
-				}
-			}
-		},
-	}})
+	c, err := tripleo.Open(t.Context(), dir, crashOptions(os.Getenv("TRIPLEO_CRASH_ON")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,20 +633,6 @@ func TestLifecycleCrashHelper(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-// crashChild runs TestLifecycleCrashHelper on dir and checks that it
-// crashed.
-func crashChild(t *testing.T, dir, op, on string) {
-	t.Helper()
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestLifecycleCrashHelper$")
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "TRIPLEO_LC_CRASH_DIR="+dir,
-		"TRIPLEO_LC_CRASH_OP="+op, "TRIPLEO_LC_CRASH_ON="+on)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != crashExit {
-		t.Fatalf("child did not crash at %s: %v\n%s", on, err, out)
 	}
 }
 
@@ -703,7 +675,7 @@ func TestUpdateCrash(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
 	dc := crashSetup(t, dir, true)
-	crashChild(t, dir, "update", "deploying:1")
+	crashChild(t, "TestLifecycleCrashHelper", dir, "deploying:1", "TRIPLEO_LC_CRASH_OP=update")
 	c, err := tripleo.Open(ctx, dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -736,7 +708,7 @@ func TestDeployOvercloudCrash(t *testing.T) {
 			ctx := t.Context()
 			dir := t.TempDir()
 			dc := crashSetup(t, dir, false)
-			crashChild(t, dir, "deploy", on)
+			crashChild(t, "TestLifecycleCrashHelper", dir, on, "TRIPLEO_LC_CRASH_OP=deploy")
 			c, err := tripleo.Open(ctx, dir, nil)
 			if err != nil {
 				t.Fatal(err)
