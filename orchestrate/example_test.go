@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tripleo-go/tripleo/orchestrate"
 )
@@ -130,4 +131,55 @@ func ExampleEmbedded_Events() {
 	// 1 demo CREATE_IN_PROGRESS
 	// 2 a CREATE_IN_PROGRESS
 	// 3 a CREATE_COMPLETE
+}
+
+// A group member marked unhealthy (Heat's `openstack stack resource mark
+// unhealthy`) is replaced by the next update, even with the same input:
+// the new group/1 is created, then the old one (group/1@1 once retired)
+// deleted; the other members are left alone.
+func ExampleEmbedded_MarkUnhealthy() {
+	dir, _ := os.MkdirTemp("", "stack")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	var marked atomic.Bool
+	e, err := orchestrate.Open(ctx, filepath.Join(dir, "demo.state"), &orchestrate.Options{
+		Events: func(ev orchestrate.Event) {
+			if marked.Load() && strings.HasPrefix(ev.ResourceName, "group/") {
+				fmt.Println(ev.ResourceName, ev.State(), ev.StatusReason)
+			}
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer e.Close()
+	in := &orchestrate.Input{TemplateFile: "demo.yaml", Template: `
+heat_template_version: wallaby
+resources:
+  group:
+    type: OS::Heat::ResourceGroup
+    properties:
+      count: 3
+      resource_def: {type: OS::Heat::TestResource}
+`}
+	if err := e.Create(ctx, "demo", in); err != nil {
+		fmt.Println(err)
+		return
+	}
+	marked.Store(true)
+	if err := e.MarkUnhealthy(ctx, "group/1", "disk failed"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := e.Update(ctx, in); err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Output:
+	// group/1 CHECK_FAILED disk failed
+	// group/1 CREATE_IN_PROGRESS state changed
+	// group/1 CREATE_COMPLETE state changed
+	// group/1@1 DELETE_IN_PROGRESS state changed
+	// group/1@1 DELETE_COMPLETE state changed
 }

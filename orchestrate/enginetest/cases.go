@@ -651,6 +651,14 @@ func testMarkUnhealthy(t *testing.T, s *suite) {
 	if out := s.outputs(); fmt.Sprint(out["values"]) != "[member-0 member-1 member-2]" {
 		t.Errorf("values %v", out["values"])
 	}
+	// Without a reason, Heat's.
+	if err := rm.MarkUnhealthy(t.Context(), "group/0", ""); err != nil {
+		t.Fatalf("mark group/0 unhealthy: %v", err)
+	}
+	_, res = s.show()
+	if r := res["group/0"]; rstate(r) != "CHECK_FAILED" || r.Reason != "state changed by resource_mark_unhealthy api" {
+		t.Errorf("group/0 marked without a reason: %s (%q), want CHECK_FAILED with Heat's reason", rstate(r), r.Reason)
+	}
 }
 
 func testClearParams(t *testing.T, s *suite) {
