@@ -186,3 +186,33 @@ outputs:
 		})
 	}
 }
+
+// BenchmarkReplaceOne1000: one server of 1,000 replaced in place, the way
+// Recover does it: "mark" marks it unhealthy and updates with the same
+// input; "check" adds the whole-stack CHECK Recover ran before (every
+// server found, so the mark still names the one to replace).
+func BenchmarkReplaceOne1000(b *testing.B) {
+	for _, how := range []string{"mark", "check"} {
+		b.Run(how, func(b *testing.B) {
+			in := &Input{TemplateFile: "bench.yaml", Template: independent(1000)}
+			e, _ := benchEngine(b, b.TempDir())
+			defer e.Close()
+			if err := e.Create(b.Context(), "bench", in); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if how == "check" {
+					if err := e.CheckStack(b.Context()); err != nil {
+						b.Fatalf("check: %v", err)
+					}
+				}
+				if err := e.MarkUnhealthy(b.Context(), "server7", "gone"); err != nil {
+					b.Fatal(err)
+				}
+				if err := e.Update(b.Context(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
