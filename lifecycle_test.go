@@ -510,16 +510,7 @@ func TestRecoverErrors(t *testing.T) {
 	ctx := t.Context()
 	env := newLifecycle(t, 5)
 	c := env.c
-	if _, err := c.Bootstrap(ctx, env.nodes, &tripleo.BootstrapOptions{SkipInspect: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
-		t.Fatal(err)
-	}
-	oc, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, map[string]string{"ComputeCount": "1"}), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	oc := deployClouds(t, c, env.nodes, true)
 	if oc.ImageParam != "" || len(oc.History) != 0 {
 		t.Errorf("a stack deployed without an image: %+v", oc)
 	}
@@ -534,7 +525,7 @@ func TestRecoverErrors(t *testing.T) {
 		}
 	}
 	// No spare of the single server's profile: it stays where it is.
-	_, err = c.Recover(ctx, "node-1", nil)
+	_, err := c.Recover(ctx, "node-1", nil)
 	if !errors.Is(err, tripleo.ErrNoNode) {
 		t.Fatalf("Recover with no spare of the node's profile: %v, want ErrNoNode", err)
 	}
@@ -636,6 +627,28 @@ func TestLifecycleCrashHelper(t *testing.T) {
 	}
 }
 
+// deployClouds bootstraps nodes (uninspected), deploys the undercloud
+// and, with overcloud, an overcloud of 1 compute, whose record it
+// returns.
+func deployClouds(t *testing.T, c *tripleo.Cloud, nodes []*provision.Node, overcloud bool) *tripleo.Deployment {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := c.Bootstrap(ctx, nodes, &tripleo.BootstrapOptions{SkipInspect: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
+		t.Fatal(err)
+	}
+	if !overcloud {
+		return nil
+	}
+	d, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, map[string]string{"ComputeCount": "1"}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // crashSetup starts 5 machines driven over IPMI, bootstraps them and
 // deploys the undercloud (and, with overcloud, an overcloud of 1 compute)
 // in dir, and closes the Cloud.
@@ -651,17 +664,7 @@ func crashSetup(t *testing.T, dir string, overcloud bool) *sim.Datacenter {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Bootstrap(ctx, lcNodes(dc), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
-		t.Fatal(err)
-	}
-	if overcloud {
-		if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, map[string]string{"ComputeCount": "1"}), nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deployClouds(t, c, lcNodes(dc), overcloud)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -847,15 +850,7 @@ func TestUpdateTemplate(t *testing.T) {
 	ctx := t.Context()
 	env := newLifecycle(t, 5)
 	c := env.c
-	if _, err := c.Bootstrap(ctx, env.nodes, &tripleo.BootstrapOptions{SkipInspect: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeployUndercloud(ctx, lcInput("undercloud", lcUndercloud, nil), nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.DeployOvercloud(ctx, lcInput("overcloud", lcOvercloud, map[string]string{"ComputeCount": "1"}), nil); err != nil {
-		t.Fatal(err)
-	}
+	deployClouds(t, c, env.nodes, true)
 	before := lcPlacement(t, c)
 	renamed := strings.Replace(lcOvercloud, "name: compute-%index%", "name: renamed-%index%", 1)
 	d, err := c.Update(ctx, "overcloud", &tripleo.UpdateOptions{
