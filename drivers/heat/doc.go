@@ -84,8 +84,9 @@
 //
 // Heat's refusals are [*Error] values (status, Heat's error type and
 // message) matching orchestrate's sentinels: ErrNotFound (404), ErrExists
-// (StackExists), ErrLocked (other 409s), ErrInvalid (400), and ErrSignal
-// for a refused signal. Where Heat itself differs from the embedded
+// (StackExists), ErrLocked (other 409s), ErrInvalid (400), ErrSignal
+// for a refused signal, and ErrNoUpdate for a cancel_update refused
+// because no update runs. Where Heat itself differs from the embedded
 // engine, orchestrate/enginetest's Quirks say so: a rollback is recorded
 // as an UPDATE, and the resource a replacement supersedes is deleted in
 // Heat's backup stack, out of the stack's events.

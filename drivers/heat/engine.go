@@ -491,8 +491,9 @@ func (e *Engine) CheckStack(ctx context.Context) error {
 
 // CancelUpdate asks Heat to cancel the update in progress (cancel_update,
 // which rolls it back) and waits until the stack settles: nil when it
-// ends ROLLBACK_COMPLETE. A stack that is not updating is ErrInvalid
-// (Heat's 400).
+// ends ROLLBACK_COMPLETE. A stack that is not updating is
+// orchestrate.ErrNoUpdate (and ErrInvalid: Heat's 400 "Cancelling update
+// when stack is …").
 func (e *Engine) CancelUpdate(ctx context.Context) error {
 	return e.action(ctx, "cancel_update", orchestrate.ActionRollback)
 }
@@ -508,6 +509,10 @@ func (e *Engine) action(ctx context.Context, name string, want orchestrate.Actio
 	}
 	e.log.Info("stack action", "stack", ident, "action", name)
 	if err := e.do(ctx, name+" stack "+ident, http.MethodPost, e.stackURL(ident, "actions"), map[string]any{name: nil}, nil, 200); err != nil {
+		var he *Error
+		if name == "cancel_update" && errors.As(err, &he) && he.Status == http.StatusBadRequest {
+			he.kind = append(he.kind, orchestrate.ErrNoUpdate) // "Cancelling update when stack is …"
+		}
 		return err
 	}
 	if want == orchestrate.ActionRollback {

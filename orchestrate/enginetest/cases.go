@@ -574,6 +574,9 @@ func testCancelUpdate(t *testing.T, s *suite) {
 		t.Skip("the engine does not implement orchestrate.StackActioner")
 	}
 	s.create(tmpl(cancelTemplate, map[string]string{"v": "v1"}))
+	if err := sa.CancelUpdate(t.Context()); !errors.Is(err, orchestrate.ErrNoUpdate) {
+		t.Errorf("cancel with no update running: %v, want ErrNoUpdate", err)
+	}
 	done := async(func() error {
 		return s.e.Update(t.Context(), tmpl(cancelTemplate, map[string]string{"v": "v2", "secs": "600"}))
 	})

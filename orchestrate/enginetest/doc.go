@@ -26,8 +26,9 @@
 //   - automatic rollback of a failing update (TestResource with fail);
 //   - delete, and the errors callers branch on (ErrNotFound, ErrExists);
 //   - signals to a wait condition handle and to a software deployment;
-//   - Heat's stack actions check and cancel_update, when the engine
-//     implements orchestrate.StackActioner (skipped otherwise);
+//   - Heat's stack actions check and cancel_update (ErrNoUpdate with no
+//     update running), when the engine implements
+//     orchestrate.StackActioner (skipped otherwise);
 //   - marking a group member unhealthy (CHECK_FAILED with the reason, the
 //     stack unchanged) and updating with the same input, which replaces
 //     that member alone, when the engine implements
