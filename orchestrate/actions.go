@@ -104,7 +104,7 @@ func (o *op) checkAll(ctx context.Context) []error {
 		}
 	}
 	o.e.j.mu.Unlock()
-	werrs := walk(ctx, list, o.e.parallelism())
+	werrs := walk(ctx, list, o.e.parallelism(), nil) // a failed check stops nothing
 	return append(errs, werrs...)
 }
 

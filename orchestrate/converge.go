@@ -28,7 +28,7 @@ type spec struct {
 }
 
 func (o *op) converge(ctx context.Context) []error {
-	return walk(ctx, o.stackTasks(o.top(), ""), o.e.parallelism())
+	return walk(ctx, o.stackTasks(o.top(), ""), o.e.parallelism(), &o.halt)
 }
 
 // stackTasks makes one task per resource of the stack in sc, wired by
@@ -363,6 +363,7 @@ func (o *op) outcome(r *resState, a Action, st *State, err error) error {
 	r.Action = a
 	if err != nil {
 		r.Status, r.Reason = StatusFailed, o.mask(err.Error())
+		o.halt.Store(true)
 		if jerr := o.record(r); jerr != nil {
 			return jerr
 		}
@@ -482,7 +483,7 @@ func (o *op) deleteAll(ctx context.Context, ids []string, all bool) []error {
 			}
 		}
 	}
-	return walk(ctx, list, o.e.parallelism())
+	return walk(ctx, list, o.e.parallelism(), &o.halt)
 }
 
 func (o *op) deleteRes(ctx context.Context, r *resState) (err error) {
@@ -539,6 +540,7 @@ func (o *op) deleteRes(ctx context.Context, r *resState) (err error) {
 	cancel()
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		r.Status, r.Reason = StatusFailed, o.mask(err.Error())
+		o.halt.Store(true)
 		if jerr := o.record(r); jerr != nil {
 			return jerr
 		}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -434,6 +435,9 @@ type op struct {
 	mu        sync.Mutex
 	desired   map[string]bool
 	templates templateCache
+	// halt is set by a resource that fails, before its FAILED event: the
+	// walk starts nothing after it (see walk).
+	halt atomic.Bool
 }
 
 func (e *Embedded) run(ctx context.Context, action Action, in *Input, resume bool) (err error) {

@@ -3,6 +3,7 @@ package orchestrate
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 )
 
 // task is a node of the walk. run may return children: new tasks that
@@ -36,7 +37,12 @@ type result struct {
 // as its dependencies are complete (no polling: completions arrive on a
 // channel). After the first failure, or when ctx is done, it starts nothing
 // new and waits for what is in flight. It returns every task error.
-func walk(ctx context.Context, tasks []*task, limit int) []error {
+//
+// halt, when not nil, is set by a task that is failing before it reports
+// its failure anywhere (the resource's FAILED event), so that no task
+// starts after that event even if another task's completion reaches the
+// walk before the failing task's own result does.
+func walk(ctx context.Context, tasks []*task, limit int, halt *atomic.Bool) []error {
 	if limit < 1 {
 		limit = 1
 	}
@@ -78,6 +84,10 @@ func walk(ctx context.Context, tasks []*task, limit int) []error {
 	}
 	for {
 		for !stopped && inflight < limit && len(ready) > 0 {
+			if halt != nil && halt.Load() {
+				stopped = true // the failing task's error arrives below
+				break
+			}
 			if ctx.Err() != nil {
 				stopped = true
 				errs = append(errs, ctx.Err())
