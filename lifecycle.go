@@ -624,11 +624,23 @@ func (c *Cloud) commit(d *Deployment, p *PendingOp, stackID string) {
 	if p.Image != "" {
 		d.Image = p.Image
 	}
-	if p.Recovery != nil {
+	if p.Recovery != nil && d.recovered(p.Recovery) == nil {
 		r := *p.Recovery
 		r.Time = now
 		d.Recoveries = append(d.Recoveries, r)
 	}
+}
+
+// recovered returns the recorded recovery that already replaced r's node
+// and resource (a recovery run again), or nil.
+func (d *Deployment) recovered(r *Recovery) *Recovery {
+	for i := range d.Recoveries {
+		x := &d.Recoveries[i]
+		if x.Node == r.Node && x.Stack == r.Stack && x.Resource == r.Resource && x.NewNode != "" {
+			return x
+		}
+	}
+	return nil
 }
 
 // apply records p as pending, runs it on the engine and commits it.
@@ -957,8 +969,12 @@ func (c *Cloud) recover(ctx context.Context, node string, o *RecoverOptions, log
 		}
 		rec.NewNode, rec.Replacement = name, res
 	}
-	if len(dd.Recoveries) > 0 {
-		last := &dd.Recoveries[len(dd.Recoveries)-1]
+	if prev := dd.recovered(rec); prev != nil && rec.NewNode == "" {
+		// Run again after the node was replaced: nothing new was claimed;
+		// report the recorded replacement.
+		rec.NewNode, rec.Replacement, rec.Time = prev.NewNode, prev.Replacement, prev.Time
+	} else if n := len(dd.Recoveries); n > 0 && dd.Recoveries[n-1].Node == rec.Node && dd.Recoveries[n-1].Resource == rec.Resource {
+		last := &dd.Recoveries[n-1]
 		last.NewNode, last.Replacement = rec.NewNode, rec.Replacement
 		rec.Time = last.Time
 		if err := c.writeRecord(dd); err != nil {

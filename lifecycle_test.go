@@ -420,6 +420,18 @@ func TestLifecycle(t *testing.T) {
 	if got := diskDigest(t, env.dc.Machine(4), size); got != v1.Digest {
 		t.Errorf("the replacement holds %s, want the stack's image v1", got)
 	}
+	// Recovering the same node again (as after a recovery cut short once
+	// its server was replaced) marks nothing and replaces nothing.
+	mark = len(env.eventsOf("overcloud"))
+	if again, err := c.Recover(ctx, dead, &tripleo.RecoverOptions{Reason: "BMC unreachable"}); err != nil || again.NewNode != "node-4" || again.Replacement != "Compute/1" {
+		t.Fatalf("recovering the recovered node again: %+v, %v", again, err)
+	}
+	for _, ev := range env.eventsOf("overcloud")[mark:] {
+		if ev.ResourceName != "overcloud" && ev.Action != orchestrate.ActionUpdate {
+			t.Errorf("a second recovery of %s: %s %s", dead, ev.ResourceName, ev.State())
+		}
+	}
+	converged("[compute-0 compute-1]", fmt.Sprintf("[%s node-4]", placed[0]))
 
 	// The other compute dies too; this time its member is removed from
 	// the group (TripleO's node delete) and a new one takes the spare.
