@@ -48,8 +48,13 @@ func BenchmarkOAC(b *testing.B) {
 						if len(res.Changes) != in.Files {
 							b.Fatalf("%d changes, want %d", len(res.Changes), in.Files)
 						}
+						// Write back what this iteration left unsynced, so
+						// it is not charged to the next; outputs stay until
+						// the end (b.TempDir): on ext4 without a journal,
+						// creating files right after deleting others scans
+						// past the deleted inodes (recently_deleted).
 						b.StopTimer()
-						syncQuiet()
+						syscall.Sync()
 						b.StartTimer()
 					}
 				})
@@ -69,20 +74,13 @@ func BenchmarkOAC(b *testing.B) {
 						b.Fatalf("%v: %s", err, msg)
 					}
 					b.StopTimer()
-					syncQuiet()
+					syscall.Sync() // as above: Python never syncs
 					b.StartTimer()
 				}
 			})
 		})
 	}
 }
-
-// syncQuiet writes back everything unsynced, so that one iteration's data
-// (Python's is never synced) is not charged to the next. Outputs are kept
-// until the end (b.TempDir): on ext4 without a journal, creating files
-// right after deleting others scans past the deleted inodes
-// (recently_deleted), and that would time the deletion, not the tools.
-func syncQuiet() { syscall.Sync() }
 
 // BenchmarkKeyLookup is --key services.svc123.db.host --type netaddress on
 // the 1 MB metadata file: load, merge, look up, check.

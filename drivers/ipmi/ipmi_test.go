@@ -208,12 +208,12 @@ func TestASFPing(t *testing.T) {
 	s := ipmisimtest.Start(t, nil)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
-	if !ipmi.AsfPingForTest(ctx, s.Addr()) {
+	if !ipmi.Ping(ctx, s.Addr()) {
 		t.Error("no pong from ipmi_sim")
 	}
 	short, cancel2 := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel2()
-	if ipmi.AsfPingForTest(short, "127.0.0.1:"+itoa(freeUDPPort(t))) {
+	if ipmi.Ping(short, "127.0.0.1:"+itoa(freeUDPPort(t))) {
 		t.Error("a pong from nowhere")
 	}
 }

@@ -45,7 +45,7 @@ func openLan(_ context.Context, a provision.BMCAddress, creds provision.Credenti
 		}
 		return s, nil
 	}
-	probe := func(ctx context.Context) bool { return asfPing(ctx, hostport) }
+	probe := func(ctx context.Context) bool { return Ping(ctx, hostport) }
 	return newDriver(a.String(), o.Logger, dial, probe), nil
 }
 
@@ -142,9 +142,11 @@ func (s *lanSession) close(ctx context.Context) error {
 	return s.run(ctx, s.c.Close)
 }
 
-// asfPing sends an RMCP/ASF presence ping and reports whether a pong came
-// back before ctx ends.
-func asfPing(ctx context.Context, hostport string) bool {
+// Ping sends an RMCP/ASF presence ping (what IPMI 1.5 clients send before
+// a session) to hostport and reports whether a pong came back before ctx
+// ends (within one second without a deadline). It needs no credentials:
+// a way to tell a BMC that answers from one that does not.
+func Ping(ctx context.Context, hostport string) bool {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "udp", hostport)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tripleo-go/tripleo/drivers/ipmi"
 	"github.com/tripleo-go/tripleo/internal/peertest"
 )
 
@@ -52,7 +53,7 @@ type Sim struct {
 
 // Start starts ipmi_sim (found with peertest.Look: the test skips where it
 // is missing, and fails under TRIPLEO_REQUIRE_PEERS=1), waits until it
-// answers an RMCP ping, and kills it at the end of the test.
+// answers an RMCP ping (ipmi.Ping), and kills it at the end of the test.
 func Start(t testing.TB, opts *Options) *Sim {
 	t.Helper()
 	var o Options
@@ -103,7 +104,10 @@ func (s *Sim) Start() {
 	}
 	s.cmd = cmd
 	for i := 0; ; i++ {
-		if Ping(s.t.Context(), s.Addr()) == nil {
+		ctx, cancel := context.WithTimeout(s.t.Context(), 100*time.Millisecond)
+		ok := ipmi.Ping(ctx, s.Addr())
+		cancel()
+		if ok {
 			return
 		}
 		if i == 100 {
@@ -172,36 +176,4 @@ func (s *Sim) SetPower(on bool) {
 		v = "1"
 	}
 	s.WriteFile("power", v)
-}
-
-// Ping sends an RMCP/ASF presence ping to hostport and waits up to 100 ms
-// (or until ctx ends) for the pong.
-func Ping(ctx context.Context, hostport string) error {
-	ctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "udp4", hostport)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		c.SetDeadline(dl)
-	}
-	// RMCP header (version 6, no ACK, sequence 0xff, class ASF), then the
-	// ASF presence ping: IANA 4542, type 0x80, tag, reserved, length 0.
-	ping := []byte{0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x2a, 0x00, 0x00}
-	if _, err := c.Write(ping); err != nil {
-		return err
-	}
-	buf := make([]byte, 64)
-	for {
-		n, err := c.Read(buf)
-		if err != nil {
-			return err
-		}
-		if n >= 12 && buf[3] == 0x06 && buf[8] == 0x40 && buf[9] == 0x2a {
-			return nil
-		}
-	}
 }

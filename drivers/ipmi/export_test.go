@@ -1,4 +1,0 @@
-package ipmi
-
-// asfPingForTest exposes the RMCP ping to the external tests.
-var AsfPingForTest = asfPing
