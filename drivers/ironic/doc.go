@@ -66,9 +66,12 @@
 //   - Cleaning is Ironic's: with automated_clean off, provide goes
 //     straight to available and nothing powers the machine off, where the
 //     embedded provisioner powers it off.
-//   - Locks are Ironic's: a second operation on a busy node fails with
-//     ErrLocked from Ironic, not from a local lock; operations are not
-//     capped by a MaxConcurrent of ours.
+//   - Locks are Ironic's: a request Ironic answers with 409 "locked" is
+//     retried for Options.LockRetryTimeout (10 s by default, as
+//     python-ironicclient retries), then fails with ErrLocked; the
+//     conductor keeps a node locked for a moment after a state change
+//     settles, so an operation right after another can meet it.
+//     Operations are not capped by a MaxConcurrent of ours.
 //   - Power sync is Ironic's periodic task (sync_power_state_interval,
 //     force_power_state_during_sync); there is no SyncPower here.
 //   - Inspect fills Inventory from the properties Ironic's inspect

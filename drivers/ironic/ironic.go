@@ -47,6 +47,13 @@ type Options struct {
 	// OnTransition, when set, is called with every provision state change
 	// the poller observes.
 	OnTransition func(node string, from, to provision.ProvisionState)
+	// LockRetryTimeout bounds how long a request that Ironic refuses with
+	// 409 "node is locked" (its conductor still holds the node for an
+	// operation that is finishing, e.g. just after a state change) is
+	// retried, backing off from PollInterval; python-ironicclient retries
+	// the same answer 5 times, 2 s apart. Zero means 10s; negative means
+	// no retry (ErrLocked at once).
+	LockRetryTimeout time.Duration
 }
 
 var _ provision.Lifecycle = (*Provisioner)(nil)
@@ -128,6 +135,9 @@ func New(c *gophercloud.ServiceClient, opts *Options) *Provisioner {
 	if o.OperationTimeout <= 0 {
 		o.OperationTimeout = 30 * time.Minute
 	}
+	if o.LockRetryTimeout == 0 {
+		o.LockRetryTimeout = 10 * time.Second
+	}
 	c.Microversion = o.Microversion
 	if o.HTTPClient != nil {
 		c.HTTPClient = *o.HTTPClient
@@ -195,6 +205,38 @@ func (p *Provisioner) scrub(s string) string {
 	return s
 }
 
+// retryLocked runs req, again while Ironic answers that the node is
+// locked, backing off from PollInterval up to MaxPollInterval, for at most
+// LockRetryTimeout. The last error is returned unwrapped (callers wrap it).
+func (p *Provisioner) retryLocked(ctx context.Context, req func() error) error {
+	err := req()
+	if p.o.LockRetryTimeout < 0 || !isLocked(err) {
+		return err
+	}
+	deadline := time.Now().Add(p.o.LockRetryTimeout)
+	interval := p.o.PollInterval
+	for isLocked(err) && time.Until(deadline) > 0 {
+		t := time.NewTimer(min(interval, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		interval = min(interval*2, p.o.MaxPollInterval)
+		err = req()
+	}
+	return err
+}
+
+// isLocked tells whether err is Ironic's 409 for a node whose lock another
+// operation holds ("Node … is locked by host …, please retry after the
+// current operation is completed.").
+func isLocked(err error) bool {
+	var code gophercloud.ErrUnexpectedResponseCode
+	return errors.As(err, &code) && code.Actual == 409 && strings.Contains(string(code.Body), "locked")
+}
+
 // apiError is an error from the Ironic API, with the passwords scrubbed
 // from its text; errors.Is sees the provision sentinel it maps to.
 type apiError struct {
@@ -238,7 +280,7 @@ func (p *Provisioner) wrap(op, node string, err error) error {
 			ae.sentinel = provision.ErrAuth
 		case code.Actual == 409 && op == "enroll":
 			ae.sentinel = provision.ErrExists
-		case code.Actual == 409 && strings.Contains(string(code.Body), "locked"):
+		case isLocked(err):
 			ae.sentinel = provision.ErrLocked
 		case code.Actual == 409 || code.Actual == 400 && strings.Contains(string(code.Body), "while it is in state"):
 			ae.sentinel = provision.ErrInvalidTransition

@@ -153,7 +153,7 @@ func (p *Provisioner) Delete(ctx context.Context, name string) error {
 	if err := p.check("delete", name); err != nil {
 		return err
 	}
-	if err := nodes.Delete(ctx, p.c, name).ExtractErr(); err != nil {
+	if err := p.retryLocked(ctx, func() error { return nodes.Delete(ctx, p.c, name).ExtractErr() }); err != nil {
 		return p.wrap("delete", name, err)
 	}
 	p.log.Info("deleted", "node", name)
@@ -241,7 +241,7 @@ func (p *Provisioner) changeState(ctx context.Context, op, name string, opts nod
 		return nil, err
 	}
 	p.log.Info(op, "node", name, "target", string(opts.Target))
-	if err := nodes.ChangeProvisionState(ctx, p.c, name, opts).ExtractErr(); err != nil {
+	if err := p.retryLocked(ctx, func() error { return nodes.ChangeProvisionState(ctx, p.c, name, opts).ExtractErr() }); err != nil {
 		return nil, p.wrap(op, name, err)
 	}
 	in, err := p.wait(ctx, op, name, want...)
@@ -357,7 +357,7 @@ func (p *Provisioner) setImage(ctx context.Context, name, uuid string, img Image
 	for _, k := range slices.Sorted(maps.Keys(info)) {
 		patch = append(patch, nodes.UpdateOperation{Op: nodes.AddOp, Path: "/instance_info/" + k, Value: info[k]})
 	}
-	if _, err := nodes.Update(ctx, p.c, uuid, patch).Extract(); err != nil {
+	if err := p.retryLocked(ctx, func() error { _, err := nodes.Update(ctx, p.c, uuid, patch).Extract(); return err }); err != nil {
 		return p.wrap("deploy", name, err)
 	}
 	return nil
@@ -375,7 +375,9 @@ func (p *Provisioner) Power(ctx context.Context, name string, action provision.P
 		return nil, &provision.OpError{Op: op, Node: name, Err: err}
 	}
 	p.log.Info(op, "node", name)
-	if err := nodes.ChangePowerState(ctx, p.c, name, nodes.PowerStateOpts{Target: nodes.TargetPowerState(target)}).ExtractErr(); err != nil {
+	if err := p.retryLocked(ctx, func() error {
+		return nodes.ChangePowerState(ctx, p.c, name, nodes.PowerStateOpts{Target: nodes.TargetPowerState(target)}).ExtractErr()
+	}); err != nil {
 		return nil, p.wrap(op, name, err)
 	}
 	in, err := p.waitPower(ctx, op, name, action.Target())
@@ -399,7 +401,9 @@ func (p *Provisioner) SetBootDevice(ctx context.Context, name string, dev provis
 	if dev == provision.BootNone {
 		return &provision.OpError{Op: op, Node: name, Err: fmt.Errorf("%w: Ironic cannot clear a boot override", provision.ErrUnsupported)}
 	}
-	if err := nodes.SetBootDevice(ctx, p.c, name, nodes.BootDeviceOpts{BootDevice: dev.String(), Persistent: persistent}).ExtractErr(); err != nil {
+	if err := p.retryLocked(ctx, func() error {
+		return nodes.SetBootDevice(ctx, p.c, name, nodes.BootDeviceOpts{BootDevice: dev.String(), Persistent: persistent}).ExtractErr()
+	}); err != nil {
 		return p.wrap(op, name, err)
 	}
 	return nil

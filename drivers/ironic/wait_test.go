@@ -21,6 +21,8 @@ type scriptedIronic struct {
 	mu     sync.Mutex
 	states []scripted
 	reads  int
+	locked int // PUTs answered 409 "locked" before one is accepted
+	puts   int
 }
 
 type scripted struct{ state, target, lastError string }
@@ -33,6 +35,15 @@ func (s *scriptedIronic) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/v1/ports/detail":
 		w.Write([]byte(`{"ports":[]}`))
 	case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/states/provision"):
+		s.mu.Lock()
+		s.puts++
+		locked := s.puts <= s.locked
+		s.mu.Unlock()
+		if locked {
+			w.WriteHeader(http.StatusConflict)
+			w.Write([]byte(`{"error_message": "{\"faultstring\": \"Node 1be26c0b-03f2-4d2e-ae87-c02d7f33c123 is locked by host localhost, please retry after the current operation is completed.\", \"faultcode\": \"Client\"}"}`))
+			return
+		}
 		w.WriteHeader(http.StatusAccepted)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/nodes/"):
 		s.mu.Lock()
