@@ -133,7 +133,8 @@ type DataPreparer interface {
 // in the same directory, made durable, renamed, the rename made durable:
 // see ApplyOptions.SyncEachFile). Only a rename or
 // deletion failing at the very end (which the checks make unlikely) leaves
-// part of the changes done: Apply then returns the Result of those with the
+// part of the changes done (the files of other directories, and those
+// before it in its own): Apply then returns the Result of those with the
 // error.
 //
 // Template errors are *TemplateError or *ExecError (both match
@@ -217,35 +218,19 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 	out := make([]rendered, len(tpls))
 	errs := make([]error, len(tpls))
 	exe := make([]bool, len(tpls))
-	// Workers take templates in small runs from a shared counter (no
-	// channel hand-off per template, whose wake-ups cost more than a
-	// small template), stat them, and render those that are not
+	// Workers stat the templates and render those that are not
 	// executable; executables run one at a time, in order, below.
-	const run = 16
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), (len(tpls)+run-1)/run) {
-		wg.Go(func() {
-			for {
-				start := int(next.Add(run)) - run
-				if start >= len(tpls) {
-					return
-				}
-				for i := start; i < min(start+run, len(tpls)); i++ {
-					r := &out[i]
-					r.tpl = tpls[i]
-					r.fi, r.statErr = os.Stat(r.tpl.Path)
-					if exe[i] = r.statErr == nil && isExecutable(r.tpl.Path, r.fi); exe[i] {
-						continue
-					}
-					if errs[i] = ctx.Err(); errs[i] == nil {
-						errs[i] = renderOne(r, o.Renderer, rdata)
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
+	parallel(len(tpls), 16, func(i int) {
+		r := &out[i]
+		r.tpl = tpls[i]
+		r.fi, r.statErr = os.Stat(r.tpl.Path)
+		if exe[i] = r.statErr == nil && isExecutable(r.tpl.Path, r.fi); exe[i] {
+			return
+		}
+		if errs[i] = ctx.Err(); errs[i] == nil {
+			errs[i] = renderOne(r, o.Renderer, rdata)
+		}
+	})
 	var stdin []byte // the JSON of data, made on first use
 	for i, t := range tpls {
 		if err := ctx.Err(); err != nil {
@@ -370,7 +355,10 @@ type action struct {
 }
 
 // plan checks every output path and decides what to do with each file,
-// reading the output tree but changing nothing.
+// reading the output tree but changing nothing. The parent directories
+// are resolved once each; the files are then looked at in parallel (a
+// stat each, and a read of those that may be unchanged), except in a
+// parent that does not exist, where no file can.
 func plan(files []rendered, outDir string) ([]*action, error) {
 	absRoot, err := filepath.Abs(outDir)
 	if err != nil {
@@ -380,9 +368,9 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 	if err != nil {
 		return nil, fmt.Errorf("output directory %s: %w", outDir, err)
 	}
-	acts := make([]*action, 0, len(files))
-	dirs := map[string]string{} // resolved parent directories
-	for _, f := range files {
+	acts := make([]*action, len(files))
+	dirs := map[string]parentDir{}
+	for i, f := range files {
 		rel := filepath.FromSlash(f.tpl.Rel)
 		if !filepath.IsLocal(rel) {
 			return nil, fmt.Errorf("%w: template %s: %q is not a local path", ErrUnsafePath, f.tpl.Path, f.tpl.Rel)
@@ -394,75 +382,162 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 			uid:     -1,
 			gid:     -1,
 		}
-		lfi, lerr := os.Lstat(a.path)
-		real, err := resolveCached(a.path, lfi, lerr, dirs)
+		acts[i] = a
+		dir := filepath.Dir(a.path)
+		if _, ok := dirs[dir]; !ok {
+			real, exists, err := resolveDir(dir)
+			if err != nil {
+				return nil, fmt.Errorf("output %s: %w", a.display, err)
+			}
+			dirs[dir] = parentDir{real, exists}
+		}
+	}
+	// dirs is only read from here on.
+	errs := make([]error, len(files))
+	parallel(len(files), 8, func(i int) {
+		errs[i] = planOne(acts[i], &files[i], realRoot, dirs[filepath.Dir(acts[i].path)])
+	})
+	for _, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", a.display, err)
+			return nil, err
 		}
-		if !within(realRoot, real) {
-			return nil, fmt.Errorf("%w: %s resolves to %s, outside %s", ErrUnsafePath, a.display, real, realRoot)
-		}
-		fi, err := lfi, lerr
-		if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
-			fi, err = os.Stat(a.path) // follows the symlink, as the original
-		}
-		switch {
-		case err == nil:
-			a.exists = true
-			if fi.IsDir() {
-				return nil, fmt.Errorf("output %s: %w", a.display, syscall.EISDIR)
-			}
-		case errors.Is(err, fs.ErrNotExist):
-		default:
-			return nil, fmt.Errorf("output %s: %w", a.display, err)
-		}
-		if f.ctl.DeleteEmpty && len(f.body) == 0 {
-			a.kind = actSkipEmpty
-			if a.exists {
-				a.kind = actDelete
-			}
-			acts = append(acts, a)
-			continue
-		}
-		a.kind = actWrite
-		a.mode = 0o644
-		if a.exists {
-			st := fi.Sys().(*syscall.Stat_t)
-			a.mode = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
-			a.uid, a.gid = int(st.Uid), int(st.Gid)
-		}
-		if f.ctl.Mode != 0 {
-			a.mode = f.ctl.Mode
-		}
-		// Rewriting a file drops setuid, and setgid when the group may
-		// execute, as the kernel does on write(2) and as the original's
-		// chown does.
-		a.mode &^= fs.ModeSetuid
-		if a.mode&0o010 != 0 {
-			a.mode &^= fs.ModeSetgid
-		}
-		if f.ctl.Owner != nil {
-			a.uid = *f.ctl.Owner
-		}
-		if f.ctl.Group != nil {
-			a.gid = *f.ctl.Group
-		}
-		if a.exists && lerr == nil && lfi.Mode().IsRegular() && a.mode == fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
-			st := fi.Sys().(*syscall.Stat_t)
-			if int(st.Uid) == a.uid && int(st.Gid) == a.gid && fi.Size() == int64(len(f.body)) {
-				if old, err := readFile(a.path, fi.Size()); err == nil && bytes.Equal(old, f.body) {
-					a.kind = actUnchanged
-				}
-			}
-		}
-		acts = append(acts, a)
 	}
 	return acts, nil
 }
 
+// parentDir is an output file's parent directory: where it resolves to,
+// and whether it exists.
+type parentDir struct {
+	real   string
+	exists bool
+}
+
+// planOne decides what to do with one output file whose parent directory
+// is parent.
+func planOne(a *action, f *rendered, realRoot string, parent parentDir) error {
+	var lfi fs.FileInfo
+	lerr := error(fs.ErrNotExist)
+	if parent.exists {
+		lfi, lerr = os.Lstat(a.path)
+	}
+	real, err := resolveFile(a.path, lfi, lerr, parent)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", a.display, err)
+	}
+	if !within(realRoot, real) {
+		return fmt.Errorf("%w: %s resolves to %s, outside %s", ErrUnsafePath, a.display, real, realRoot)
+	}
+	fi, err := lfi, lerr
+	if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+		fi, err = os.Stat(a.path) // follows the symlink, as the original
+	}
+	switch {
+	case err == nil:
+		a.exists = true
+		if fi.IsDir() {
+			return fmt.Errorf("output %s: %w", a.display, syscall.EISDIR)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		return fmt.Errorf("output %s: %w", a.display, err)
+	}
+	if f.ctl.DeleteEmpty && len(f.body) == 0 {
+		a.kind = actSkipEmpty
+		if a.exists {
+			a.kind = actDelete
+		}
+		return nil
+	}
+	a.kind = actWrite
+	a.mode = 0o644
+	if a.exists {
+		st := fi.Sys().(*syscall.Stat_t)
+		a.mode = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+		a.uid, a.gid = int(st.Uid), int(st.Gid)
+	}
+	if f.ctl.Mode != 0 {
+		a.mode = f.ctl.Mode
+	}
+	// Rewriting a file drops setuid, and setgid when the group may
+	// execute, as the kernel does on write(2) and as the original's
+	// chown does.
+	a.mode &^= fs.ModeSetuid
+	if a.mode&0o010 != 0 {
+		a.mode &^= fs.ModeSetgid
+	}
+	if f.ctl.Owner != nil {
+		a.uid = *f.ctl.Owner
+	}
+	if f.ctl.Group != nil {
+		a.gid = *f.ctl.Group
+	}
+	if a.exists && lerr == nil && lfi.Mode().IsRegular() && a.mode == fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) {
+		st := fi.Sys().(*syscall.Stat_t)
+		if int(st.Uid) == a.uid && int(st.Gid) == a.gid && fi.Size() == int64(len(f.body)) {
+			if old, err := readFile(a.path, fi.Size()); err == nil && bytes.Equal(old, f.body) {
+				a.kind = actUnchanged
+			}
+		}
+	}
+	return nil
+}
+
+// parallel calls f(i) for every i in [0, n), on up to GOMAXPROCS
+// goroutines taking indexes in runs of run (a shared counter, not a
+// channel hand-off per index, whose wake-ups cost more than a small
+// file's work).
+func parallel(n, run int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+run-1)/run)
+	if workers <= 1 {
+		for i := range n {
+			f(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(int64(run))) - run
+				if start >= n {
+					return
+				}
+				for i := start; i < min(start+run, n); i++ {
+					f(i)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// groupByDir returns the indexes of the actions that keep selects, grouped
+// by the directory of their path: groups in order of first appearance,
+// indexes in order within each.
+func groupByDir(acts []*action, keep func(*action) bool) [][]int {
+	var groups [][]int
+	index := map[string]int{}
+	for i, a := range acts {
+		if !keep(a) {
+			continue
+		}
+		d := filepath.Dir(a.path)
+		g, ok := index[d]
+		if !ok {
+			g = len(groups)
+			index[d] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
+}
+
 // commit carries out the actions: it writes every new content to a
 // temporary file first (undoing everything if one fails), then renames them
-// into place and deletes in order, then syncs the directories.
+// into place and deletes (in order within each directory, directories in
+// parallel), then makes it durable.
 func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger) (*Result, error) {
 	var created []string // directories made, parents first
 	rollback := func() {
@@ -507,13 +582,41 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 		rollback()
 		return nil, err
 	}
+	// Renames and deletions run one directory per worker (files in
+	// different directories do not contend for a directory lock); the
+	// log lines and the Result follow in order afterwards.
+	done := make([]bool, len(acts))
+	errs := make([]error, len(acts))
+	groups := groupByDir(acts, func(a *action) bool { return a.kind == actWrite || a.kind == actDelete })
+	parallel(len(groups), 1, func(g int) {
+		for _, i := range groups[g] {
+			a := acts[i]
+			var err error
+			if a.kind == actDelete {
+				err = os.Remove(a.path)
+			} else if err = syscall.Rename(a.tmp, a.path); err != nil {
+				// Not os.Rename, which lstats the target again to refuse
+				// a directory: plan has checked that.
+				err = &os.LinkError{Op: "rename", Old: a.tmp, New: a.path, Err: err}
+			} else {
+				a.tmp = ""
+			}
+			if err != nil {
+				// The files of this directory after this one stay as
+				// they were.
+				errs[i] = err
+				return
+			}
+			done[i] = true
+		}
+	})
 	res := &Result{}
 	dirs := map[string]bool{}
 	for _, d := range created {
 		dirs[filepath.Dir(d)] = true
 	}
+	var first error
 	for i, a := range acts {
-		var err error
 		switch a.kind {
 		case actUnchanged:
 			log.Debug("unchanged " + a.display)
@@ -522,39 +625,40 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 		case actSkipEmpty:
 			log.Info("not creating empty " + a.display)
 			continue
-		case actDelete:
+		}
+		if !done[i] && errs[i] == nil {
+			continue // after a failure in its directory
+		}
+		if a.kind == actDelete {
 			log.Info("deleting " + a.display)
-			err = os.Remove(a.path)
-			if err == nil {
-				res.Changes = append(res.Changes, Change{Path: a.path, Kind: Deleted})
-			}
-		case actWrite:
+		} else {
 			log.Info("writing " + a.display)
-			// Not os.Rename, which lstats the target again to refuse a
-			// directory: plan has checked that.
-			if err = syscall.Rename(a.tmp, a.path); err != nil {
-				err = &os.LinkError{Op: "rename", Old: a.tmp, New: a.path, Err: err}
+		}
+		if err := errs[i]; err != nil {
+			if first == nil {
+				first = fmt.Errorf("output %s: %w", a.display, err)
 			}
-			if err == nil {
-				a.tmp = ""
-				kind := Created
-				if a.exists {
-					kind = Updated
-				}
-				res.Changes = append(res.Changes, Change{Path: a.path, Kind: kind})
+			continue
+		}
+		kind := Deleted
+		if a.kind == actWrite {
+			kind = Created
+			if a.exists {
+				kind = Updated
 			}
 		}
-		if err != nil {
-			// Only a failing rename or unlink gets here: the files before
-			// this one are in place, the rest are untouched.
-			for _, b := range acts[i:] {
-				if b.tmp != "" {
-					os.Remove(b.tmp)
-				}
-			}
-			return res, fmt.Errorf("output %s: %w", a.display, err)
-		}
+		res.Changes = append(res.Changes, Change{Path: a.path, Kind: kind})
 		dirs[filepath.Dir(a.path)] = true
+	}
+	if first != nil {
+		// Only a failing rename or unlink gets here: what was done is in
+		// res, the temporary files not renamed are removed.
+		for _, a := range acts {
+			if a.tmp != "" {
+				os.Remove(a.tmp)
+			}
+		}
+		return res, first
 	}
 	switch mode {
 	case syncEachFile:
@@ -617,7 +721,7 @@ func writeTemps(writes []*action, noSync bool) error {
 		chunk := writes[start:min(start+batch, len(writes))]
 		fds := make([]int, 0, len(chunk))
 		for _, a := range chunk {
-			fd, name, err := openTemp(filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode)
+			fd, name, err := openTemp(filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, nil)
 			if err != nil {
 				for _, fd := range fds {
 					syscall.Close(fd)
@@ -654,50 +758,27 @@ func writeTemps(writes []*action, noSync bool) error {
 // contend for a directory lock), as many workers as processors. The error
 // reported is that of the first failing file in writes' order.
 func writeTempsByDir(writes []*action) error {
-	var dirs [][]*action
-	index := map[string]int{}
-	for _, a := range writes {
-		d := filepath.Dir(a.path)
-		i, ok := index[d]
-		if !ok {
-			i = len(dirs)
-			index[d] = i
-			dirs = append(dirs, nil)
-		}
-		dirs[i] = append(dirs[i], a)
-	}
-	errs := make(map[*action]error)
-	var mu sync.Mutex
-	next := make(chan []*action)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(dirs)) {
-		wg.Go(func() {
-			for group := range next {
-				for _, a := range group {
-					fd, name, err := openTemp(filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode)
-					if err == nil {
-						a.tmp = name // from now on, rollback removes it
-						if err = syscall.Close(fd); err != nil {
-							err = &fs.PathError{Op: "close", Path: name, Err: err}
-						}
-					}
-					if err != nil {
-						mu.Lock()
-						errs[a] = fmt.Errorf("output %s: %w", a.display, err)
-						mu.Unlock()
-						break
-					}
+	groups := groupByDir(writes, func(*action) bool { return true })
+	errs := make([]error, len(writes))
+	parallel(len(groups), 1, func(g int) {
+		var modes createModes
+		for _, i := range groups[g] {
+			a := writes[i]
+			fd, name, err := openTemp(filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, &modes)
+			if err == nil {
+				a.tmp = name // from now on, rollback removes it
+				if err = syscall.Close(fd); err != nil {
+					err = &fs.PathError{Op: "close", Path: name, Err: err}
 				}
 			}
-		})
-	}
-	for _, group := range dirs {
-		next <- group
-	}
-	close(next)
-	wg.Wait()
-	for _, a := range writes {
-		if err := errs[a]; err != nil {
+			if err != nil {
+				errs[i] = fmt.Errorf("output %s: %w", a.display, err)
+				return
+			}
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
 			return err
 		}
 	}
@@ -755,17 +836,34 @@ func readFile(path string, size int64) ([]byte, error) {
 	}
 }
 
+// createModes remembers, for one directory, the permission modes that a
+// file created there gets exactly as open(2) was asked (neither the umask
+// nor a default ACL takes bits away), so that the fchmod after creating
+// can be skipped for them. The zero value knows nothing.
+type createModes struct {
+	exact, inexact []uint32
+}
+
 // openTemp creates a new file ".oac-tmp-<random>" in dir holding body,
 // owned by uid:gid (-1: unchanged) and with mode (chowned first, so that no
-// special bit is lost), and returns it open.
-func openTemp(dir string, body []byte, uid, gid int, mode fs.FileMode) (int, string, error) {
+// special bit is lost), and returns it open. With modes (nil: always
+// chmod), a new file of a plain mode is created with that mode and its
+// fchmod skipped once an fstat in this directory has shown the mode to
+// come out exact.
+func openTemp(dir string, body []byte, uid, gid int, mode fs.FileMode, modes *createModes) (int, string, error) {
+	want := unixMode(mode)
+	direct := modes != nil && uid == -1 && gid == -1 && want&^0o777 == 0 && !slices.Contains(modes.inexact, want)
+	perm := uint32(0o600)
+	if direct {
+		perm = want
+	}
 	var name string
 	fd := -1
 	for range 100 {
 		name = filepath.Join(dir, ".oac-tmp-"+strconv.FormatUint(uint64(rand.Uint32()), 10))
 		var err error
 		fd, err = retryEINTR(func() (int, error) {
-			return syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o600)
+			return syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, perm)
 		})
 		if err == nil {
 			break
@@ -789,12 +887,27 @@ func openTemp(dir string, body []byte, uid, gid int, mode fs.FileMode) (int, str
 		}
 		b = b[n:]
 	}
+	if direct && !slices.Contains(modes.exact, want) {
+		var st syscall.Stat_t
+		if err := syscall.Fstat(fd, &st); err != nil {
+			return fail("stat", err)
+		}
+		if st.Mode&0o7777 == want {
+			modes.exact = append(modes.exact, want)
+		} else {
+			modes.inexact = append(modes.inexact, want)
+			direct = false
+		}
+	}
+	if direct {
+		return fd, name, nil
+	}
 	if uid != -1 || gid != -1 {
 		if err := syscall.Fchown(fd, uid, gid); err != nil {
 			return fail("chown", err)
 		}
 	}
-	if err := syscall.Fchmod(fd, unixMode(mode)); err != nil {
+	if err := syscall.Fchmod(fd, want); err != nil {
 		return fail("chmod", err)
 	}
 	return fd, name, nil
@@ -865,21 +978,32 @@ func within(root, p string) bool {
 	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
 }
 
-// resolveCached is resolvePath with the resolution of parent directories
-// remembered in dirs. lfi and lerr are the result of lstat(p).
-func resolveCached(p string, lfi fs.FileInfo, lerr error, dirs map[string]string) (string, error) {
-	dir, name := filepath.Split(p)
-	dir = filepath.Clean(dir)
-	rdir, ok := dirs[dir]
-	if !ok {
-		var err error
-		if rdir, err = resolvePath(dir); err != nil {
-			return "", err
-		}
-		dirs[dir] = rdir
+// resolveDir resolves the directory dir as resolvePath does and tells
+// whether it exists; a dir that exists and is not a directory (symlinks
+// followed) is an error.
+func resolveDir(dir string) (real string, exists bool, err error) {
+	real, err = resolvePath(dir)
+	if err != nil {
+		return "", false, err
 	}
+	fi, err := os.Stat(real)
 	switch {
-	case rdir != dir:
+	case err == nil && !fi.IsDir():
+		return "", false, &fs.PathError{Op: "stat", Path: dir, Err: syscall.ENOTDIR}
+	case err == nil:
+		return real, true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return real, false, nil
+	}
+	return "", false, err
+}
+
+// resolveFile is resolvePath for the file p in the resolved directory
+// parent. lfi and lerr are the result of lstat(p).
+func resolveFile(p string, lfi fs.FileInfo, lerr error, parent parentDir) (string, error) {
+	dir, name := filepath.Split(p)
+	switch {
+	case parent.real != filepath.Clean(dir):
 		// Through a symlinked parent: resolve the whole path.
 		return resolvePath(p)
 	case errors.Is(lerr, fs.ErrNotExist):
@@ -889,7 +1013,7 @@ func resolveCached(p string, lfi fs.FileInfo, lerr error, dirs map[string]string
 	case lfi.Mode()&fs.ModeSymlink != 0:
 		return resolvePath(p)
 	}
-	return filepath.Join(rdir, name), nil
+	return filepath.Join(parent.real, name), nil
 }
 
 // resolvePath returns where a write to the absolute path p ends up: every
