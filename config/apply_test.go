@@ -226,17 +226,30 @@ func TestApplyKeepsModeAndOwner(t *testing.T) {
 	}
 }
 
+// TestApplyNewFileMode: new files get 0644 or their .oac mode whatever the
+// umask (a file created with its final mode skips the fchmod only once an
+// fstat has shown the umask leaves that mode alone).
 func TestApplyNewFileMode(t *testing.T) {
-	old := syscall.Umask(0o077)
-	defer syscall.Umask(old)
-	dir := t.TempDir()
-	tree(t, dir, map[string]string{"t/a/f": "x"})
-	if _, err := Apply(t.Context(), NewObject(), &ApplyOptions{TemplatesDir: filepath.Join(dir, "t"), OutputDir: filepath.Join(dir, "o")}); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(filepath.Join(dir, "o/a/f"))
-	if err != nil || fi.Mode().Perm() != 0o644 {
-		t.Fatalf("new file: %v %v, want 0644 whatever the umask", fi.Mode(), err)
+	for _, umask := range []int{0o077, 0o022, 0} {
+		t.Run(fmt.Sprintf("umask %03o", umask), func(t *testing.T) {
+			old := syscall.Umask(umask)
+			defer syscall.Umask(old)
+			dir := t.TempDir()
+			tree(t, dir, map[string]string{
+				"t/a/f1": "x", "t/a/f2": "x", "t/a/f3": "x",
+				"t/a/g1": "x", "t/a/g1.oac": "mode: 0666", "t/a/g2": "x", "t/a/g2.oac": "mode: 0666",
+				"t/a/h": "x", "t/a/h.oac": "mode: 0600",
+			})
+			if _, err := Apply(t.Context(), NewObject(), &ApplyOptions{TemplatesDir: filepath.Join(dir, "t"), OutputDir: filepath.Join(dir, "o")}); err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range map[string]fs.FileMode{"f1": 0o644, "f2": 0o644, "f3": 0o644, "g1": 0o666, "g2": 0o666, "h": 0o600} {
+				fi, err := os.Stat(filepath.Join(dir, "o/a", name))
+				if err != nil || fi.Mode().Perm() != want {
+					t.Errorf("%s: %v %v, want %v whatever the umask", name, fi.Mode(), err, want)
+				}
+			}
+		})
 	}
 }
 
