@@ -220,15 +220,22 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 	exe := make([]bool, len(tpls))
 	// Workers stat the templates and render those that are not
 	// executable; executables run one at a time, in order, below.
-	parallel(len(tpls), 16, func(i int) {
-		r := &out[i]
-		r.tpl = tpls[i]
-		r.fi, r.statErr = os.Stat(r.tpl.Path)
-		if exe[i] = r.statErr == nil && isExecutable(r.tpl.Path, r.fi); exe[i] {
-			return
-		}
-		if errs[i] = ctx.Err(); errs[i] == nil {
-			errs[i] = renderOne(r, o.Renderer, rdata)
+	// Each run keeps its current template directory open: stat, access
+	// and open then walk one path component, not the whole path.
+	parallelRuns(len(tpls), 16, func(lo, hi int) {
+		var d dirAt
+		defer d.close()
+		for i := lo; i < hi; i++ {
+			r := &out[i]
+			r.tpl = tpls[i]
+			dfd, name := d.open(r.tpl.Path)
+			r.fi, r.statErr = statAt(dfd, name, r.tpl.Path)
+			if exe[i] = r.statErr == nil && isExecutableAt(dfd, name, r.fi); exe[i] {
+				continue
+			}
+			if errs[i] = ctx.Err(); errs[i] == nil {
+				errs[i] = renderOne(r, dfd, name, o.Renderer, rdata)
+			}
 		}
 	})
 	var stdin []byte // the JSON of data, made on first use
@@ -259,8 +266,10 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 
 // renderOne renders a template that is not executable and reads its
 // control file.
-func renderOne(r *rendered, rd Renderer, data any) error {
-	src, err := readTemplate(r.tpl.Path, r.fi, r.statErr)
+// dfd and name are the template's path relative to an open directory
+// (dirAt.open).
+func renderOne(r *rendered, dfd int, name string, rd Renderer, data any) error {
+	src, err := readTemplate(dfd, name, r.tpl.Path, r.fi, r.statErr)
 	if err != nil {
 		return err
 	}
@@ -292,8 +301,9 @@ func readControl(r *rendered) error {
 
 // readTemplate reads a template as the original's text mode does: it must
 // be UTF-8, and CRLF and lone CR become LF.
-// fi and statErr are the result of stat(path).
-func readTemplate(path string, fi fs.FileInfo, statErr error) ([]byte, error) {
+// fi and statErr are the result of stat(path); dfd and name are path
+// relative to an open directory (dirAt.open).
+func readTemplate(dfd int, name, path string, fi fs.FileInfo, statErr error) ([]byte, error) {
 	if statErr != nil {
 		return nil, &TemplateError{File: path, Err: statErr}
 	}
@@ -301,7 +311,7 @@ func readTemplate(path string, fi fs.FileInfo, statErr error) ([]byte, error) {
 		// A FIFO or device would block or never end.
 		return nil, &TemplateError{File: path, Err: fmt.Errorf("not a regular file (%v)", fi.Mode().Type())}
 	}
-	src, err := readFile(path, fi.Size())
+	src, err := readFileAt(dfd, name, path, fi.Size())
 	if err != nil {
 		return nil, &TemplateError{File: path, Err: err}
 	}
@@ -487,10 +497,20 @@ func planOne(a *action, f *rendered, realRoot string, parent parentDir) error {
 // channel hand-off per index, whose wake-ups cost more than a small
 // file's work).
 func parallel(n, run int, f func(i int)) {
+	parallelRuns(n, run, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			f(i)
+		}
+	})
+}
+
+// parallelRuns is parallel calling f once per run [lo, hi), so that f can
+// keep state (an open directory) across the indexes of a run.
+func parallelRuns(n, run int, f func(lo, hi int)) {
 	workers := min(runtime.GOMAXPROCS(0), (n+run-1)/run)
 	if workers <= 1 {
-		for i := range n {
-			f(i)
+		for lo := 0; lo < n; lo += run {
+			f(lo, min(lo+run, n))
 		}
 		return
 	}
@@ -499,13 +519,11 @@ func parallel(n, run int, f func(i int)) {
 	for range workers {
 		wg.Go(func() {
 			for {
-				start := int(next.Add(int64(run))) - run
-				if start >= n {
+				lo := int(next.Add(int64(run))) - run
+				if lo >= n {
 					return
 				}
-				for i := start; i < min(start+run, n); i++ {
-					f(i)
-				}
+				f(lo, min(lo+run, n))
 			}
 		})
 	}
@@ -589,12 +607,14 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 	errs := make([]error, len(acts))
 	groups := groupByDir(acts, func(a *action) bool { return a.kind == actWrite || a.kind == actDelete })
 	parallel(len(groups), 1, func(g int) {
+		var d dirAt
+		defer d.close()
 		for _, i := range groups[g] {
 			a := acts[i]
 			var err error
 			if a.kind == actDelete {
 				err = os.Remove(a.path)
-			} else if err = syscall.Rename(a.tmp, a.path); err != nil {
+			} else if err = renameAt(&d, a.tmp, a.path); err != nil {
 				// Not os.Rename, which lstats the target again to refuse
 				// a directory: plan has checked that.
 				err = &os.LinkError{Op: "rename", Old: a.tmp, New: a.path, Err: err}
@@ -619,20 +639,20 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 	for i, a := range acts {
 		switch a.kind {
 		case actUnchanged:
-			log.Debug("unchanged " + a.display)
+			logLine(ctx, log, slog.LevelDebug, "unchanged ", a.display)
 			res.Unchanged = append(res.Unchanged, a.path)
 			continue
 		case actSkipEmpty:
-			log.Info("not creating empty " + a.display)
+			logLine(ctx, log, slog.LevelInfo, "not creating empty ", a.display)
 			continue
 		}
 		if !done[i] && errs[i] == nil {
 			continue // after a failure in its directory
 		}
 		if a.kind == actDelete {
-			log.Info("deleting " + a.display)
+			logLine(ctx, log, slog.LevelInfo, "deleting ", a.display)
 		} else {
-			log.Info("writing " + a.display)
+			logLine(ctx, log, slog.LevelInfo, "writing ", a.display)
 		}
 		if err := errs[i]; err != nil {
 			if first == nil {
@@ -721,7 +741,7 @@ func writeTemps(writes []*action, noSync bool) error {
 		chunk := writes[start:min(start+batch, len(writes))]
 		fds := make([]int, 0, len(chunk))
 		for _, a := range chunk {
-			fd, name, err := openTemp(filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, nil)
+			fd, name, err := openTemp(unix.AT_FDCWD, filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, nil)
 			if err != nil {
 				for _, fd := range fds {
 					syscall.Close(fd)
@@ -762,9 +782,12 @@ func writeTempsByDir(writes []*action) error {
 	errs := make([]error, len(writes))
 	parallel(len(groups), 1, func(g int) {
 		var modes createModes
+		var d dirAt
+		defer d.close()
 		for _, i := range groups[g] {
 			a := writes[i]
-			fd, name, err := openTemp(filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, &modes)
+			dfd, _ := d.open(a.path)
+			fd, name, err := openTemp(dfd, filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, &modes)
 			if err == nil {
 				a.tmp = name // from now on, rollback removes it
 				if err = syscall.Close(fd); err != nil {
@@ -807,8 +830,14 @@ func finishTemp(fd int, a *action, noSync bool) error {
 
 // readFile is os.ReadFile; size is the expected size (a hint).
 func readFile(path string, size int64) ([]byte, error) {
+	return readFileAt(unix.AT_FDCWD, path, path, size)
+}
+
+// readFileAt is readFile of name relative to the directory dfd; errors
+// name path.
+func readFileAt(dfd int, name, path string, size int64) ([]byte, error) {
 	fd, err := retryEINTR(func() (int, error) {
-		return syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0)
+		return unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	})
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
@@ -850,7 +879,9 @@ type createModes struct {
 // chmod), a new file of a plain mode is created with that mode and its
 // fchmod skipped once an fstat in this directory has shown the mode to
 // come out exact.
-func openTemp(dir string, body []byte, uid, gid int, mode fs.FileMode, modes *createModes) (int, string, error) {
+//
+// dfd is dir open (dirAt.open) or unix.AT_FDCWD.
+func openTemp(dfd int, dir string, body []byte, uid, gid int, mode fs.FileMode, modes *createModes) (int, string, error) {
 	want := unixMode(mode)
 	direct := modes != nil && uid == -1 && gid == -1 && want&^0o777 == 0 && !slices.Contains(modes.inexact, want)
 	perm := uint32(0o600)
@@ -860,10 +891,14 @@ func openTemp(dir string, body []byte, uid, gid int, mode fs.FileMode, modes *cr
 	var name string
 	fd := -1
 	for range 100 {
-		name = filepath.Join(dir, ".oac-tmp-"+strconv.FormatUint(uint64(rand.Uint32()), 10))
+		base := ".oac-tmp-" + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		name = filepath.Join(dir, base)
+		if dfd == unix.AT_FDCWD {
+			base = name
+		}
 		var err error
 		fd, err = retryEINTR(func() (int, error) {
-			return syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, perm)
+			return unix.Openat(dfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, perm)
 		})
 		if err == nil {
 			break
@@ -1061,4 +1096,126 @@ func resolvePath(p string) (string, error) {
 		cur = next
 	}
 	return cur, nil
+}
+
+// dirAt keeps one directory open (O_PATH) so that the *at system calls on
+// the files in it walk one path component instead of the whole path,
+// which is most of what a stat or open of a small file costs. The zero
+// value holds nothing.
+type dirAt struct {
+	dir string
+	fd  int
+	ok  bool
+}
+
+// open returns the descriptor and name to pass to an *at system call for
+// path, opening path's directory unless it is the one already open. When
+// the directory cannot be opened it returns unix.AT_FDCWD and path, so that
+// the call succeeds or fails exactly as with the path.
+func (d *dirAt) open(path string) (int, string) {
+	i := strings.LastIndexByte(path, '/')
+	if i < 0 {
+		return unix.AT_FDCWD, path
+	}
+	dir, name := path[:i], path[i+1:]
+	if dir == "" {
+		dir = "/"
+	}
+	if name == "" || name == "." || name == ".." {
+		return unix.AT_FDCWD, path
+	}
+	if d.ok && d.dir == dir {
+		return d.fd, name
+	}
+	d.close()
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return unix.AT_FDCWD, path
+	}
+	d.dir, d.fd, d.ok = dir, fd, true
+	return fd, name
+}
+
+// close closes the open directory, if any.
+func (d *dirAt) close() {
+	if d.ok {
+		unix.Close(d.fd)
+		d.ok = false
+	}
+}
+
+// renameAt is rename(2) of oldpath to newpath, two paths in the same
+// directory, through d.
+func renameAt(d *dirAt, oldpath, newpath string) error {
+	dfd, newName := d.open(newpath)
+	oldName := oldpath
+	if dfd != unix.AT_FDCWD {
+		oldName = oldpath[strings.LastIndexByte(oldpath, '/')+1:]
+	}
+	_, err := retryEINTR(func() (int, error) { return 0, unix.Renameat(dfd, oldName, dfd, newName) })
+	return err
+}
+
+// statAt is os.Stat(path) done as fstatat(dfd, name).
+func statAt(dfd int, name, path string) (fs.FileInfo, error) {
+	var st unix.Stat_t
+	if _, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(dfd, name, &st, 0) }); err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	return &statInfo{name: filepath.Base(path), st: st}, nil
+}
+
+// statInfo is the fs.FileInfo of a stat made with statAt.
+type statInfo struct {
+	name string
+	st   unix.Stat_t
+}
+
+func (fi *statInfo) Name() string       { return fi.name }
+func (fi *statInfo) Size() int64        { return fi.st.Size }
+func (fi *statInfo) ModTime() time.Time { return time.Unix(fi.st.Mtim.Unix()) }
+func (fi *statInfo) IsDir() bool        { return fi.Mode().IsDir() }
+func (fi *statInfo) Sys() any           { return &fi.st }
+
+// Mode converts st_mode as package os does.
+func (fi *statInfo) Mode() fs.FileMode {
+	m := fs.FileMode(fi.st.Mode & 0o777)
+	switch fi.st.Mode & unix.S_IFMT {
+	case unix.S_IFBLK:
+		m |= fs.ModeDevice
+	case unix.S_IFCHR:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case unix.S_IFDIR:
+		m |= fs.ModeDir
+	case unix.S_IFIFO:
+		m |= fs.ModeNamedPipe
+	case unix.S_IFLNK:
+		m |= fs.ModeSymlink
+	case unix.S_IFSOCK:
+		m |= fs.ModeSocket
+	}
+	if fi.st.Mode&unix.S_ISGID != 0 {
+		m |= fs.ModeSetgid
+	}
+	if fi.st.Mode&unix.S_ISUID != 0 {
+		m |= fs.ModeSetuid
+	}
+	if fi.st.Mode&unix.S_ISVTX != 0 {
+		m |= fs.ModeSticky
+	}
+	return m
+}
+
+// logLine logs verb+path at level, as log.Log would but without recording
+// the caller's program counter (which slog takes with runtime.Callers on
+// every record, costing more than writing a small file): records from
+// Apply carry no source position.
+func logLine(ctx context.Context, log *slog.Logger, level slog.Level, verb, path string) {
+	h := log.Handler()
+	if !h.Enabled(ctx, level) {
+		return
+	}
+	h.Handle(ctx, slog.NewRecord(time.Now(), level, verb+path, 0))
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultExecTimeout is how long an executable template may run when
@@ -68,7 +70,12 @@ func IsExecutable(path string) bool {
 // not even root, may execute a file, so access(2) is asked only when one is
 // set.
 func isExecutable(path string, fi fs.FileInfo) bool {
-	return fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 && syscall.Access(path, 1 /* X_OK */) == nil
+	return isExecutableAt(unix.AT_FDCWD, path, fi)
+}
+
+// isExecutableAt is isExecutable of name relative to the directory dfd.
+func isExecutableAt(dfd int, name string, fi fs.FileInfo) bool {
+	return fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 && unix.Faccessat(dfd, name, unix.X_OK, 0) == nil
 }
 
 // RunExecutable runs the executable template at path directly (no shell,

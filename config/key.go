@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -39,17 +40,20 @@ var KeyTypes = []string{"int", "default", "netaddress", "netdevice", "dsn", "swi
 
 // keyTypePatterns are os-apply-config's value_types regular expressions,
 // translated from Python's re: `$` also matches before a final newline
-// (see FormatKey) and \d matches any Unicode decimal digit.
-var keyTypePatterns = map[string]*regexp.Regexp{
-	"int":          regexp.MustCompile(`^[0-9]+$`),
-	"default":      regexp.MustCompile(`^[A-Za-z0-9_]*$`),
-	"netaddress":   regexp.MustCompile(`^[A-Za-z0-9/.:-]*$`),
-	"netdevice":    regexp.MustCompile(`^[A-Za-z0-9/.:-]*$`),
-	"dsn":          regexp.MustCompile(`^[a-zA-Z0-9]+://([a-zA-Z0-9+_-]+(:[^@]+)?)?(@?[a-zA-Z0-9/_.-]+)?(/[a-zA-Z0-9_-]+)?(\?[a-zA-Z0-9=_-]+)?$`),
-	"swiftdevices": regexp.MustCompile(`^(r\p{Nd}+z\p{Nd}+-[A-Za-z0-9.-_]+:%PORT%/[^,]+,?)+$`),
-	"username":     regexp.MustCompile(`^[A-Za-z0-9_-]+$`),
-	"raw":          regexp.MustCompile(``),
-}
+// (see FormatKey) and \d matches any Unicode decimal digit. They are
+// compiled on first use: a render never needs them.
+var keyTypePatterns = sync.OnceValue(func() map[string]*regexp.Regexp {
+	return map[string]*regexp.Regexp{
+		"int":          regexp.MustCompile(`^[0-9]+$`),
+		"default":      regexp.MustCompile(`^[A-Za-z0-9_]*$`),
+		"netaddress":   regexp.MustCompile(`^[A-Za-z0-9/.:-]*$`),
+		"netdevice":    regexp.MustCompile(`^[A-Za-z0-9/.:-]*$`),
+		"dsn":          regexp.MustCompile(`^[a-zA-Z0-9]+://([a-zA-Z0-9+_-]+(:[^@]+)?)?(@?[a-zA-Z0-9/_.-]+)?(/[a-zA-Z0-9_-]+)?(\?[a-zA-Z0-9=_-]+)?$`),
+		"swiftdevices": regexp.MustCompile(`^(r\p{Nd}+z\p{Nd}+-[A-Za-z0-9.-_]+:%PORT%/[^,]+,?)+$`),
+		"username":     regexp.MustCompile(`^[A-Za-z0-9_-]+$`),
+		"raw":          regexp.MustCompile(``),
+	}
+})
 
 // LookupKey follows a dotted key through md as os-apply-config's --key
 // does: an object step takes the key, a list step takes an integer index
@@ -111,7 +115,7 @@ func pyInt(s string) (int, error) {
 // pass. A value that fails the check returns a *KeyTypeError (which is
 // ErrKeyType); an unknown type returns an error wrapping ErrUnknownType.
 func FormatKey(v any, typ string) (string, error) {
-	re, ok := keyTypePatterns[typ]
+	re, ok := keyTypePatterns()[typ]
 	if !ok {
 		return "", fmt.Errorf("%w: %q (known: %s)", ErrUnknownType, typ, strings.Join(KeyTypes, ", "))
 	}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -355,14 +356,16 @@ func hashKey(k any) any {
 	return k
 }
 
-// PyYAML's implicit resolvers for plain scalars (yaml/resolver.py).
-var (
-	reBool  = regexp.MustCompile(`^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
-	reFloat = regexp.MustCompile(`^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`)
-	reInt   = regexp.MustCompile(`^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`)
-	reNull  = regexp.MustCompile(`^(?:~|null|Null|NULL|)$`)
-	reTime  = regexp.MustCompile(`^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$`)
-)
+// yamlResolvers are PyYAML's implicit resolvers for plain scalars
+// (yaml/resolver.py), compiled on first use (only .oac files need them).
+var yamlResolvers = sync.OnceValue(func() (r struct{ bool, float, int, null, time *regexp.Regexp }) {
+	r.bool = regexp.MustCompile(`^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$`)
+	r.float = regexp.MustCompile(`^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$`)
+	r.int = regexp.MustCompile(`^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$`)
+	r.null = regexp.MustCompile(`^(?:~|null|Null|NULL|)$`)
+	r.time = regexp.MustCompile(`^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$`)
+	return r
+})
 
 func yamlScalar(n *yaml.Node) (any, error) {
 	s := n.Value
@@ -374,16 +377,17 @@ func yamlScalar(n *yaml.Node) (any, error) {
 		return s, nil
 	default:
 		// Plain: the first resolver that matches, in PyYAML's order.
+		re := yamlResolvers()
 		switch {
-		case reBool.MatchString(s):
+		case re.bool.MatchString(s):
 			tag = "!!bool"
-		case reFloat.MatchString(s):
+		case re.float.MatchString(s):
 			tag = "!!float"
-		case reInt.MatchString(s):
+		case re.int.MatchString(s):
 			tag = "!!int"
-		case reNull.MatchString(s):
+		case re.null.MatchString(s):
 			tag = "!!null"
-		case reTime.MatchString(s):
+		case re.time.MatchString(s):
 			tag = "!!timestamp"
 		case s == "=":
 			tag = "!!value"
