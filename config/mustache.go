@@ -92,9 +92,9 @@ func (m Mustache) Render(name string, src []byte, data any) ([]byte, error) {
 		err.File = name
 		return nil, err
 	}
-	var stack [8]any
-	r := mrender{m: m, stack: append(stack[:0], data)}
+	r := mrender{m: m, stack: append(sc.stack[:0], data)}
 	buf, rerr := r.nodes(sc.out[:0], tree, 0)
+	sc.stack = r.stack
 	if rerr != nil {
 		return nil, &TemplateError{File: name, Err: rerr}
 	}
@@ -105,10 +105,11 @@ func (m Mustache) Render(name string, src []byte, data any) ([]byte, error) {
 }
 
 // scratch is the memory a Render or ParseMustache works in and leaves for
-// the next: the parsed template (which lives only for the call) and the
-// output before its copy.
+// the next: the parsed template (which lives only for the call), the
+// context stack and the output before its copy.
 type scratch struct {
 	nodes []mnode
+	stack []any
 	out   []byte
 }
 
@@ -121,12 +122,14 @@ const (
 	maxScratchNodes = 1 << 14
 )
 
-// put returns sc to the pool, without the references its nodes hold into
-// the template, unless it grew too big to keep.
+// put returns sc to the pool, without the references its nodes and stack
+// hold into the template and the data, unless it grew too big to keep.
 func (sc *scratch) put() {
 	clear(sc.nodes)
 	sc.nodes = sc.nodes[:0]
-	if cap(sc.out) > maxScratchOut || cap(sc.nodes) > maxScratchNodes {
+	clear(sc.stack[:cap(sc.stack)])
+	sc.stack = sc.stack[:0]
+	if cap(sc.out) > maxScratchOut || cap(sc.nodes) > maxScratchNodes || cap(sc.stack) > maxScratchNodes {
 		return
 	}
 	scratches.Put(sc)
@@ -299,7 +302,7 @@ func parseMustacheInto(dst []mnode, tmpl string, d delims, regexOnly bool) ([]mn
 	)
 	lastClose := strings.LastIndex(tmpl, d.close)
 	for pos := start; ; {
-		i := strings.Index(tmpl[pos:], openTag)
+		i := indexDelim(tmpl[pos:], openTag)
 		if i < 0 {
 			break
 		}
@@ -416,7 +419,7 @@ func matchTag(tmpl string, w, at int, d delims, re *regexp.Regexp, regexOnly boo
 			}
 			if i < len(tmpl) {
 				_, size := utf8.DecodeRuneInString(tmpl[i:])
-				if c := strings.Index(tmpl[i+size:], d.close); c >= 0 {
+				if c := indexDelim(tmpl[i+size:], d.close); c >= 0 {
 					c += i + size
 					k := c
 					for k > i+size {
@@ -450,6 +453,26 @@ func matchTag(tmpl string, w, at int, d delims, re *regexp.Regexp, regexOnly boo
 		tagType, key = must(group(6)), must(group(7))
 	}
 	return tagType, key, w + m[1], true
+}
+
+// indexDelim is strings.Index(s, d), quicker for a two-byte delimiter on
+// the short stretches between tags.
+func indexDelim(s, d string) int {
+	if len(d) != 2 {
+		return strings.Index(s, d)
+	}
+	for i := 0; i+1 < len(s); {
+		j := strings.IndexByte(s[i:len(s)-1], d[0])
+		if j < 0 {
+			break
+		}
+		i += j
+		if s[i+1] == d[1] {
+			return i
+		}
+		i++
+	}
+	return -1
 }
 
 // skipPySpace returns the index of the first character at or after i that

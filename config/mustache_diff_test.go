@@ -136,3 +136,27 @@ func FuzzMustacheReference(f *testing.F) {
 		checkSameAsReference(t, referenceMustache, []byte(tmpl), md)
 	})
 }
+
+// TestIndexDelim compares indexDelim with strings.Index on every string of
+// up to 7 bytes over a small alphabet.
+func TestIndexDelim(t *testing.T) {
+	const alphabet = "{}a"
+	var all []string
+	var gen func(prefix string)
+	gen = func(prefix string) {
+		all = append(all, prefix)
+		if len(prefix) < 7 {
+			for _, c := range alphabet {
+				gen(prefix + string(c))
+			}
+		}
+	}
+	gen("")
+	for _, d := range []string{"{", "{{", "}}", "{}", "a{", "{{{", "}a}"} {
+		for _, s := range all {
+			if got, want := indexDelim(s, d), strings.Index(s, d); got != want {
+				t.Fatalf("indexDelim(%q, %q) = %d, want %d", s, d, got, want)
+			}
+		}
+	}
+}
