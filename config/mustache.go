@@ -596,14 +596,22 @@ func (r *mrender) nodes(dst []byte, nodes []mnode, depth int) ([]byte, error) {
 			if !truthy(v) {
 				continue
 			}
+			// A list's items replace one another on top of the stack.
+			top := len(r.stack)
+			r.stack = append(r.stack, v)
 			var err error
 			if items, isList := v.([]any); isList {
-				for _, it := range items {
-					if dst, err = r.section(dst, it, kids, depth); err != nil {
-						return nil, err
+				for j := range items {
+					r.stack[top] = items[j]
+					if dst, err = r.nodes(dst, kids, depth); err != nil {
+						break
 					}
 				}
-			} else if dst, err = r.section(dst, v, kids, depth); err != nil {
+			} else {
+				dst, err = r.nodes(dst, kids, depth)
+			}
+			r.stack = r.stack[:top]
+			if err != nil {
 				return nil, err
 			}
 		case nInverted:
@@ -644,14 +652,6 @@ func (r *mrender) nodes(dst []byte, nodes []mnode, depth int) ([]byte, error) {
 		}
 	}
 	return dst, nil
-}
-
-// section renders nodes once with v pushed on the context stack.
-func (r *mrender) section(dst []byte, v any, nodes []mnode, depth int) ([]byte, error) {
-	r.stack = append(r.stack, v)
-	dst, err := r.nodes(dst, nodes, depth)
-	r.stack = r.stack[:len(r.stack)-1]
-	return dst, err
 }
 
 // indentLines prefixes every line that has a character other than the
