@@ -249,15 +249,17 @@ func parseMustache(tmpl string, d delims) ([]mnode, *TemplateError) {
 	return parseMustacheWith(tmpl, d, false)
 }
 
-// maxNodes bounds the number of nodes of tmpl with opening delimiter open
-// (short of a delimiter change): tags do not overlap and each holds its
-// opening delimiter, so there are at most as many as the occurrences of
-// the delimiter's first byte over its count in the delimiter; each adds at
+// nodesHint is the capacity to give the nodes of tmpl, whose opening
+// delimiter is open: tags do not overlap and each holds its opening
+// delimiter, so there are at most as many as the occurrences of the
+// delimiter's first byte over its count in the delimiter; each adds at
 // most two nodes (the text before it and itself), plus the text after the
-// last one.
-func maxNodes(tmpl, open string) int {
+// last one. That bound is capped (text full of braces is not full of
+// tags): past it, the list grows as needed.
+func nodesHint(tmpl, open string) int {
+	const maxHint = 1024
 	per := strings.Count(open, open[:1])
-	return 2*(strings.Count(tmpl, open[:1])/per) + 1
+	return min(2*(strings.Count(tmpl, open[:1])/per)+1, maxHint)
 }
 
 // keyDot returns the index of key's first '.', or -1.
@@ -292,7 +294,7 @@ func parseMustacheInto(dst []mnode, tmpl string, d delims, regexOnly bool) ([]mn
 	}
 	nodes := dst
 	if nodes == nil {
-		nodes = make([]mnode, 0, maxNodes(tmpl, d.open))
+		nodes = make([]mnode, 0, nodesHint(tmpl, d.open))
 	}
 	var (
 		stackBuf [8]openSection
