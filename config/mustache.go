@@ -84,17 +84,55 @@ func (m Mustache) Render(name string, src []byte, data any) ([]byte, error) {
 	if !utf8.Valid(src) {
 		return nil, &TemplateError{File: name, Line: lineOf(src, firstInvalidUTF8(src)), Err: errors.New("not valid UTF-8")}
 	}
-	tree, err := parseMustache(string(src), defaultDelims)
+	sc := scratches.Get().(*scratch)
+	defer sc.put()
+	tree, err := parseMustacheInto(sc.nodes[:0], string(src), defaultDelims, false)
+	sc.nodes = tree
 	if err != nil {
 		err.File = name
 		return nil, err
 	}
-	r := mrender{m: m, stack: []any{data}}
-	out, rerr := r.nodes(nil, tree, 0)
+	r := mrender{m: m, stack: append(sc.stack[:0], data)}
+	buf, rerr := r.nodes(sc.out[:0], tree, 0)
+	sc.stack = r.stack
 	if rerr != nil {
 		return nil, &TemplateError{File: name, Err: rerr}
 	}
-	return out, nil
+	sc.out = buf
+	// One allocation of the exact size, rather than the output growing
+	// from nothing in every Render.
+	return append([]byte(nil), buf...), nil
+}
+
+// scratch is the memory a Render or ParseMustache works in and leaves for
+// the next: the parsed template (which lives only for the call), the
+// context stack and the output before its copy.
+type scratch struct {
+	nodes []mnode
+	stack []any
+	out   []byte
+}
+
+var scratches = sync.Pool{New: func() any { return new(scratch) }}
+
+// Scratch memory bigger than this is left to the garbage collector rather
+// than kept in the pool.
+const (
+	maxScratchOut   = 1 << 20
+	maxScratchNodes = 1 << 14
+)
+
+// put returns sc to the pool, without the references its nodes and stack
+// hold into the template and the data, unless it grew too big to keep.
+func (sc *scratch) put() {
+	clear(sc.nodes)
+	sc.nodes = sc.nodes[:0]
+	clear(sc.stack[:cap(sc.stack)])
+	sc.stack = sc.stack[:0]
+	if cap(sc.out) > maxScratchOut || cap(sc.nodes) > maxScratchNodes || cap(sc.stack) > maxScratchNodes {
+		return
+	}
+	scratches.Put(sc)
 }
 
 // ParseMustache checks a template's syntax without rendering it, returning
@@ -104,7 +142,11 @@ func ParseMustache(name string, src []byte) error {
 	if !utf8.Valid(src) {
 		return &TemplateError{File: name, Line: lineOf(src, firstInvalidUTF8(src)), Err: errors.New("not valid UTF-8")}
 	}
-	if _, err := parseMustache(string(src), defaultDelims); err != nil {
+	sc := scratches.Get().(*scratch)
+	defer sc.put()
+	tree, err := parseMustacheInto(sc.nodes[:0], string(src), defaultDelims, false)
+	sc.nodes = tree
+	if err != nil {
 		err.File = name
 		return err
 	}
@@ -142,11 +184,18 @@ const (
 	nPartial
 )
 
+// mnode is one node of a parsed template. A template is a flat list of
+// nodes in document order: a section's (or inverted section's) children
+// are the kids nodes right after it, nested sections included.
 type mnode struct {
-	kind     nodeKind
-	text     string // nText: the text; others: the key
-	indent   string // nPartial: leading whitespace of a standalone partial
-	children []mnode
+	// nText: the text; nPartial: the leading white space of a standalone
+	// partial (its indent), then the key; others: the key.
+	text string
+	kids int // nSection, nInverted: how many nodes follow inside it
+	// nVar, nSection, nInverted: index of the key's first '.', or -1;
+	// nPartial: where the key starts in text (the indent's length).
+	dot  int
+	kind nodeKind
 }
 
 type delims struct{ open, close string }
@@ -157,6 +206,9 @@ var defaultDelims = delims{"{{", "}}"}
 const pySpace = `[\t\n\v\f\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]`
 
 var tagREs sync.Map // delims → *regexp.Regexp
+
+// defaultTagRE is tagRE(defaultDelims), looked up once.
+var defaultTagRE = sync.OnceValues(func() (*regexp.Regexp, error) { return tagRE(defaultDelims) })
 
 // tagRE returns pystache's tag regular expression for the delimiters,
 // anchored at the start (see parseMustache for why that is equivalent to
@@ -179,11 +231,11 @@ func tagRE(d delims) (*regexp.Regexp, error) {
 	return re, nil
 }
 
+// openSection is a section whose end tag the parser has not met yet.
 type openSection struct {
-	kind  nodeKind
-	key   string
-	line  int
-	outer []mnode
+	key string
+	off int // byte offset of its tag, for the line of an error
+	at  int // index of its node
 }
 
 // parseMustache parses like pystache's _Parser.parse. pystache searches for
@@ -197,22 +249,62 @@ func parseMustache(tmpl string, d delims) ([]mnode, *TemplateError) {
 	return parseMustacheWith(tmpl, d, false)
 }
 
+// nodesHint is the capacity to give the nodes of tmpl, whose opening
+// delimiter is open: tags do not overlap and each holds its opening
+// delimiter, so there are at most as many as the occurrences of the
+// delimiter's first byte over its count in the delimiter; each adds at
+// most two nodes (the text before it and itself), plus the text after the
+// last one. That bound is capped (text full of braces is not full of
+// tags): past it, the list grows as needed.
+func nodesHint(tmpl, open string) int {
+	const maxHint = 1024
+	per := strings.Count(open, open[:1])
+	return min(2*(strings.Count(tmpl, open[:1])/per)+1, maxHint)
+}
+
+// keyDot returns the index of key's first '.', or -1.
+func keyDot(key string) int { return strings.IndexByte(key, '.') }
+
 // parseMustacheWith is parseMustache; regexOnly turns off matchTag's fast
 // path (the tests compare both).
 func parseMustacheWith(tmpl string, d delims, regexOnly bool) ([]mnode, *TemplateError) {
-	re, rerr := tagRE(d)
+	nodes, err := parseMustacheInto(nil, tmpl, d, regexOnly)
+	if err != nil {
+		return nil, err
+	}
+	return nodes, nil
+}
+
+// parseMustacheInto is parseMustacheWith appending the nodes to dst, which
+// it returns with the nodes parsed so far when it fails, for the caller to
+// clear. Line numbers are computed only for an error, from the byte offset
+// of the faulty tag.
+func parseMustacheInto(dst []mnode, tmpl string, d delims, regexOnly bool) ([]mnode, *TemplateError) {
+	var (
+		re   *regexp.Regexp
+		rerr error
+	)
+	if d == defaultDelims {
+		re, rerr = defaultTagRE()
+	} else {
+		re, rerr = tagRE(d)
+	}
 	if rerr != nil {
-		return nil, &TemplateError{Err: fmt.Errorf("invalid delimiters %q %q: %w", d.open, d.close, rerr)}
+		return dst, &TemplateError{Err: fmt.Errorf("invalid delimiters %q %q: %w", d.open, d.close, rerr)}
+	}
+	nodes := dst
+	if nodes == nil {
+		nodes = make([]mnode, 0, nodesHint(tmpl, d.open))
 	}
 	var (
-		cur     []mnode
-		stack   []openSection
-		start   int
-		openTag = d.open
+		stackBuf [8]openSection
+		stack    = stackBuf[:0]
+		start    int
+		openTag  = d.open
 	)
 	lastClose := strings.LastIndex(tmpl, d.close)
 	for pos := start; ; {
-		i := strings.Index(tmpl[pos:], openTag)
+		i := indexDelim(tmpl[pos:], openTag)
 		if i < 0 {
 			break
 		}
@@ -249,59 +341,59 @@ func parseMustacheWith(tmpl string, d delims, regexOnly bool) ([]mnode, *Templat
 			whitespace = ""
 		}
 		if start != matchIndex {
-			cur = append(cur, mnode{kind: nText, text: tmpl[start:matchIndex]})
+			nodes = append(nodes, mnode{kind: nText, text: tmpl[start:matchIndex]})
 		}
 		start, pos = endIndex, endIndex
-		line := lineOf(tmpl, w+len(whitespace))
+		off := w + len(whitespace) // where the tag's line is counted
 		switch tagType {
 		case "#", "^":
 			kind := nSection
 			if tagType == "^" {
 				kind = nInverted
 			}
-			stack = append(stack, openSection{kind: kind, key: key, line: line, outer: cur})
-			cur = nil
+			stack = append(stack, openSection{key: key, off: off, at: len(nodes)})
+			nodes = append(nodes, mnode{kind: kind, text: key, dot: keyDot(key)})
 		case "/":
 			if len(stack) == 0 {
 				//lint:ignore ST1005 pystache's wording, which log scrapers match
-				return nil, &TemplateError{Line: line, Err: fmt.Errorf("Section end tag mismatch: %s != None", key)}
+				return nodes, &TemplateError{Line: lineOf(tmpl, off), Err: fmt.Errorf("Section end tag mismatch: %s != None", key)}
 			}
 			top := stack[len(stack)-1]
 			if key != top.key {
 				//lint:ignore ST1005 pystache's wording, which log scrapers match
-				return nil, &TemplateError{Line: line, Err: fmt.Errorf("Section end tag mismatch: %s != %s", key, top.key)}
+				return nodes, &TemplateError{Line: lineOf(tmpl, off), Err: fmt.Errorf("Section end tag mismatch: %s != %s", key, top.key)}
 			}
 			stack = stack[:len(stack)-1]
-			cur = append(top.outer, mnode{kind: top.kind, text: key, children: cur})
+			nodes[top.at].kids = len(nodes) - top.at - 1
 		case "!":
 		case "=":
 			parts := strings.FieldsFunc(key, isPySpace)
 			if len(parts) < 2 {
-				return nil, &TemplateError{Line: line, Err: fmt.Errorf("invalid delimiter change %q: want two delimiters separated by white space", key)}
+				return nodes, &TemplateError{Line: lineOf(tmpl, off), Err: fmt.Errorf("invalid delimiter change %q: want two delimiters separated by white space", key)}
 			}
 			d = delims{parts[0], parts[1]}
 			var err error
 			if re, err = tagRE(d); err != nil {
-				return nil, &TemplateError{Line: line, Err: fmt.Errorf("invalid delimiters %q: %w", key, err)}
+				return nodes, &TemplateError{Line: lineOf(tmpl, off), Err: fmt.Errorf("invalid delimiters %q: %w", key, err)}
 			}
 			openTag = d.open
 			lastClose = strings.LastIndex(tmpl, d.close)
 		case ">":
-			cur = append(cur, mnode{kind: nPartial, text: key, indent: whitespace})
+			nodes = append(nodes, mnode{kind: nPartial, text: whitespace + key, dot: len(whitespace)})
 		default: // "" and "&"
-			cur = append(cur, mnode{kind: nVar, text: key})
+			nodes = append(nodes, mnode{kind: nVar, text: key, dot: keyDot(key)})
 		}
 	}
 	if len(stack) > 0 {
 		// pystache silently returns the innermost open section's text as
 		// the whole template, losing everything before it. We refuse.
 		top := stack[len(stack)-1]
-		return nil, &TemplateError{Line: top.line, Err: fmt.Errorf("unclosed section %q", top.key)}
+		return nodes, &TemplateError{Line: lineOf(tmpl, top.off), Err: fmt.Errorf("unclosed section %q", top.key)}
 	}
 	if start != len(tmpl) {
-		cur = append(cur, mnode{kind: nText, text: tmpl[start:]})
+		nodes = append(nodes, mnode{kind: nText, text: tmpl[start:]})
 	}
-	return cur, nil
+	return nodes, nil
 }
 
 // matchTag matches pystache's tag pattern anchored at w, where the run of
@@ -329,7 +421,7 @@ func matchTag(tmpl string, w, at int, d delims, re *regexp.Regexp, regexOnly boo
 			}
 			if i < len(tmpl) {
 				_, size := utf8.DecodeRuneInString(tmpl[i:])
-				if c := strings.Index(tmpl[i+size:], d.close); c >= 0 {
+				if c := indexDelim(tmpl[i+size:], d.close); c >= 0 {
 					c += i + size
 					k := c
 					for k > i+size {
@@ -365,6 +457,26 @@ func matchTag(tmpl string, w, at int, d delims, re *regexp.Regexp, regexOnly boo
 	return tagType, key, w + m[1], true
 }
 
+// indexDelim is strings.Index(s, d), quicker for a two-byte delimiter on
+// the short stretches between tags.
+func indexDelim(s, d string) int {
+	if len(d) != 2 {
+		return strings.Index(s, d)
+	}
+	for i := 0; i+1 < len(s); {
+		j := strings.IndexByte(s[i:len(s)-1], d[0])
+		if j < 0 {
+			break
+		}
+		i += j
+		if s[i+1] == d[1] {
+			return i
+		}
+		i++
+	}
+	return -1
+}
+
 // skipPySpace returns the index of the first character at or after i that
 // is not Python white space.
 func skipPySpace(s string, i int) int {
@@ -397,15 +509,19 @@ type mrender struct {
 // missing is what pystache resolves a missing name to: the empty string.
 const missing = ""
 
-// lookup resolves a name as pystache's ContextStack.get does: "." is the
-// top of the stack; otherwise the first dotted part is looked up in the
+// lookup resolves the key of n as pystache's ContextStack.get does: "." is
+// the top of the stack; otherwise the first dotted part is looked up in the
 // objects of the stack, innermost first, and later parts only in objects.
-func (r *mrender) lookup(name string) any {
+func (r *mrender) lookup(n *mnode) any {
+	name := n.text
 	if name == "." {
 		return r.stack[len(r.stack)-1]
 	}
-	first, rest, dotted := strings.Cut(name, ".")
-	var v any = missing
+	first, rest, dotted := name, "", n.dot >= 0
+	if dotted {
+		first, rest = name[:n.dot], name[n.dot+1:]
+	}
+	var v any
 	found := false
 	for i := len(r.stack) - 1; i >= 0; i-- {
 		if o, ok := r.stack[i].(*Object); ok {
@@ -454,65 +570,83 @@ func truthy(v any) bool {
 }
 
 func (r *mrender) nodes(dst []byte, nodes []mnode, depth int) ([]byte, error) {
-	for i := range nodes {
+	for i := 0; i < len(nodes); i++ {
 		n := &nodes[i]
 		switch n.kind {
 		case nText:
 			dst = append(dst, n.text...)
 		case nVar:
-			switch v := r.lookup(n.text).(type) {
+			switch v := r.lookup(n).(type) {
 			case string:
 				dst = append(dst, v...)
 			case nil:
+			case Int: // as AppendJSON writes them, without its call
+				dst = append(dst, v...)
+			case bool:
+				if v {
+					dst = append(dst, "true"...)
+				} else {
+					dst = append(dst, "false"...)
+				}
 			default:
 				dst = AppendJSON(dst, v)
 			}
 		case nSection:
-			v := r.lookup(n.text)
+			kids := nodes[i+1 : i+1+n.kids]
+			i += n.kids
+			v := r.lookup(n)
 			if !truthy(v) {
 				continue
 			}
-			items, isList := v.([]any)
-			if !isList {
-				items = []any{v}
-			}
-			for _, it := range items {
-				r.stack = append(r.stack, it)
-				var err error
-				dst, err = r.nodes(dst, n.children, depth)
-				r.stack = r.stack[:len(r.stack)-1]
-				if err != nil {
-					return nil, err
+			// A list's items replace one another on top of the stack.
+			top := len(r.stack)
+			r.stack = append(r.stack, v)
+			var err error
+			if items, isList := v.([]any); isList {
+				for j := range items {
+					r.stack[top] = items[j]
+					if dst, err = r.nodes(dst, kids, depth); err != nil {
+						break
+					}
 				}
+			} else {
+				dst, err = r.nodes(dst, kids, depth)
+			}
+			r.stack = r.stack[:top]
+			if err != nil {
+				return nil, err
 			}
 		case nInverted:
-			if truthy(r.lookup(n.text)) {
+			kids := nodes[i+1 : i+1+n.kids]
+			i += n.kids
+			if truthy(r.lookup(n)) {
 				continue
 			}
 			var err error
-			if dst, err = r.nodes(dst, n.children, depth); err != nil {
+			if dst, err = r.nodes(dst, kids, depth); err != nil {
 				return nil, err
 			}
 		case nPartial:
 			if r.m.Partials == nil {
 				continue
 			}
+			key := n.text[n.dot:]
 			if depth >= maxPartialDepth {
-				return nil, fmt.Errorf("partial %q: nested more than %d deep", n.text, maxPartialDepth)
+				return nil, fmt.Errorf("partial %q: nested more than %d deep", key, maxPartialDepth)
 			}
-			src, ok, err := r.m.Partials(n.text)
+			src, ok, err := r.m.Partials(key)
 			if err != nil {
-				return nil, fmt.Errorf("partial %q: %w", n.text, err)
+				return nil, fmt.Errorf("partial %q: %w", key, err)
 			}
 			if !ok {
 				continue
 			}
-			if n.indent != "" {
-				src = indentLines(src, n.indent)
+			if n.dot > 0 {
+				src = indentLines(src, n.text[:n.dot])
 			}
 			tree, perr := parseMustache(src, defaultDelims)
 			if perr != nil {
-				return nil, fmt.Errorf("partial %q: %w", n.text, perr)
+				return nil, fmt.Errorf("partial %q: %w", key, perr)
 			}
 			if dst, err = r.nodes(dst, tree, depth+1); err != nil {
 				return nil, err

@@ -22,7 +22,19 @@ type Int string
 type Object struct {
 	keys []string
 	vals map[string]any
+	// small holds the values in the order of keys while the object has
+	// at most smallObject keys, all stored through Set, so that Get scans
+	// a few keys rather than hashing (templates look up names in small
+	// objects all the time). It is in use only while len(small) ==
+	// len(keys) <= smallObject; vals always has every value. Code that
+	// builds an Object from its fields (Clone) leaves small nil, which
+	// Get then never uses; code that stores into vals directly must do
+	// the same or keep small in step.
+	small []any
 }
+
+// smallObject is the number of keys up to which Get scans keys.
+const smallObject = 8
 
 // NewObject returns an empty Object.
 func NewObject() *Object { return &Object{} }
@@ -48,6 +60,14 @@ func (o *Object) Get(key string) (any, bool) {
 	if o == nil {
 		return nil, false
 	}
+	if n := len(o.keys); n <= smallObject && len(o.small) == n {
+		for i, k := range o.keys {
+			if k == key {
+				return o.small[i], true
+			}
+		}
+		return nil, false
+	}
 	v, ok := o.vals[key]
 	return v, ok
 }
@@ -58,8 +78,22 @@ func (o *Object) Set(key string, v any) {
 	if o.vals == nil {
 		o.vals = make(map[string]any)
 	}
+	n := len(o.keys)
+	inStep := n <= smallObject && len(o.small) == n
 	if _, ok := o.vals[key]; !ok {
 		o.keys = append(o.keys, key)
+		if inStep && n < smallObject {
+			o.small = append(o.small, v)
+		} else {
+			o.small = nil
+		}
+	} else if inStep {
+		for i, k := range o.keys {
+			if k == key {
+				o.small[i] = v
+				break
+			}
+		}
 	}
 	o.vals[key] = v
 }
