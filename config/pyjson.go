@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxIntDigits is Python 3.11's limit on the digits of an int parsed from
@@ -39,7 +41,19 @@ func (e *SyntaxError) Error() string {
 // three-byte WTF-8 form so that AppendJSON writes it back unchanged. The
 // input must be UTF-8 without a byte-order mark.
 func DecodeJSON(data []byte) (any, error) {
-	d := decoder{s: data}
+	// One copy of the input, which the decoded strings share.
+	return decodeJSON(string(data))
+}
+
+// decodeOwnedJSON is DecodeJSON without the copy of data: the decoded
+// strings share data's memory, so the caller must never modify data
+// afterwards (nor let anyone else hold it).
+func decodeOwnedJSON(data []byte) (any, error) {
+	return decodeJSON(unsafe.String(unsafe.SliceData(data), len(data)))
+}
+
+func decodeJSON(s string) (any, error) {
+	d := decoder{s: s}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -52,15 +66,26 @@ func DecodeJSON(data []byte) (any, error) {
 	return v, nil
 }
 
+// member is a key and value of an object being decoded.
+type member struct {
+	key string
+	val any
+}
+
 type decoder struct {
-	s []byte
-	i int
+	s string // the input; decoded strings without escapes are substrings of it
+	i int    // the offset of the next byte to read
+	// The members and elements of the objects and arrays being decoded,
+	// innermost last: each container takes its own from the end when it is
+	// complete, then allocates them once at their final size.
+	members []member
+	elems   []any
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
 	line, col := 1, 1
-	for _, c := range d.s[:min(d.i, len(d.s))] {
-		if c == '\n' {
+	for j := range min(d.i, len(d.s)) {
+		if d.s[j] == '\n' {
 			line++
 			col = 1
 		} else {
@@ -82,7 +107,7 @@ func (d *decoder) skipSpace() {
 }
 
 func (d *decoder) hasPrefix(p string) bool {
-	return len(d.s)-d.i >= len(p) && string(d.s[d.i:d.i+len(p)]) == p
+	return strings.HasPrefix(d.s[d.i:], p)
 }
 
 func (d *decoder) value(depth int) (any, error) {
@@ -93,13 +118,17 @@ func (d *decoder) value(depth int) (any, error) {
 		return nil, d.errorf("Expecting value")
 	}
 	switch c := d.s[d.i]; {
+	case c == '"':
+		d.i++
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	case c == '{':
 		return d.object(depth)
 	case c == '[':
 		return d.array(depth)
-	case c == '"':
-		d.i++
-		return d.str()
 	case c == 'n' && d.hasPrefix("null"):
 		d.i += 4
 		return nil, nil
@@ -163,7 +192,7 @@ func (d *decoder) number() (any, error) {
 			d.i = j
 		}
 	}
-	text := string(d.s[start:d.i])
+	text := d.s[start:d.i]
 	if !isFloat {
 		digits := strings.TrimPrefix(text, "-")
 		if len(digits) > maxIntDigits {
@@ -185,12 +214,12 @@ func (d *decoder) number() (any, error) {
 
 func (d *decoder) object(depth int) (any, error) {
 	d.i++ // '{'
-	obj := &Object{}
 	d.skipSpace()
 	if d.i < len(d.s) && d.s[d.i] == '}' {
 		d.i++
-		return obj, nil
+		return &Object{}, nil
 	}
+	base := len(d.members)
 	for {
 		if d.i >= len(d.s) || d.s[d.i] != '"' {
 			return nil, d.errorf("Expecting property name enclosed in double quotes")
@@ -210,10 +239,17 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.Set(key.(string), v)
+		if len(d.members) == cap(d.members) {
+			// Double, where append would grow a big slice by a quarter.
+			d.members = append(make([]member, 0, 2*cap(d.members)+16), d.members...)
+		}
+		d.members = append(d.members, member{key, v})
 		d.skipSpace()
 		if d.i < len(d.s) && d.s[d.i] == '}' {
 			d.i++
+			obj := objectOf(d.members[base:])
+			clear(d.members[base:])
+			d.members = d.members[:base]
 			return obj, nil
 		}
 		if d.i >= len(d.s) || d.s[d.i] != ',' {
@@ -224,23 +260,46 @@ func (d *decoder) object(depth int) (any, error) {
 	}
 }
 
+// objectOf returns the Object that calling Set with each of ms in turn
+// would build (a repeated key keeps its first position and takes its last
+// value), with its keys and map allocated once at their final size. It
+// fills Object's fields itself, to do one map operation per member where
+// Set does two.
+func objectOf(ms []member) *Object {
+	o := &Object{keys: make([]string, 0, len(ms)), vals: make(map[string]any, len(ms))}
+	for _, m := range ms {
+		n := len(o.vals)
+		o.vals[m.key] = m.val
+		if len(o.vals) != n {
+			o.keys = append(o.keys, m.key)
+		}
+	}
+	return o
+}
+
 func (d *decoder) array(depth int) (any, error) {
 	d.i++ // '['
-	arr := []any{}
 	d.skipSpace()
 	if d.i < len(d.s) && d.s[d.i] == ']' {
 		d.i++
-		return arr, nil
+		return []any{}, nil
 	}
+	base := len(d.elems)
 	for {
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		arr = append(arr, v)
+		if len(d.elems) == cap(d.elems) {
+			d.elems = append(make([]any, 0, 2*cap(d.elems)+16), d.elems...)
+		}
+		d.elems = append(d.elems, v)
 		d.skipSpace()
 		if d.i < len(d.s) && d.s[d.i] == ']' {
 			d.i++
+			arr := append([]any(nil), d.elems[base:]...)
+			clear(d.elems[base:])
+			d.elems = d.elems[:base]
 			return arr, nil
 		}
 		if d.i >= len(d.s) || d.s[d.i] != ',' {
@@ -251,31 +310,60 @@ func (d *decoder) array(depth int) (any, error) {
 	}
 }
 
+const (
+	ones  = 0x0101010101010101 // 0x01 in each byte of a word
+	highs = 0x8080808080808080 // 0x80 in each byte of a word
+)
+
 // str decodes a string whose opening quote has been consumed.
-func (d *decoder) str() (any, error) {
+func (d *decoder) str() (string, error) {
 	start := d.i
-	// Fast path: no escapes.
-	for d.i < len(d.s) {
-		c := d.s[d.i]
-		if c == '"' {
-			s := string(d.s[start:d.i])
-			d.i++
-			if !utf8.ValidString(s) {
-				d.i = start
-				return nil, d.errorf("Invalid UTF-8 in string")
+	// Fast path: no escapes. The string is a substring of the input.
+	s, i, ascii := d.s, d.i, true
+	for {
+		// Skip 8 plain bytes at a time: m has the high bit set at least in
+		// the first byte of the word that a string body cannot copy as it
+		// is ('"', '\\', a control character, or a non-ASCII byte, which
+		// needs a UTF-8 check); bits above that first one may be false
+		// alarms, below it there are none.
+		for i+8 <= len(s) {
+			w := s[i : i+8]
+			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+			q := x ^ (ones * '"')
+			bs := x ^ (ones * '\\')
+			if m := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x | x) & highs; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
 			}
-			return s, nil
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		if c == '"' {
+			if !ascii && !utf8.ValidString(s[start:i]) {
+				d.i = start
+				return "", d.errorf("Invalid UTF-8 in string")
+			}
+			d.i = i + 1
+			return s[start:i], nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
 		}
-		d.i++
+		if c >= 0x80 {
+			ascii = false
+		}
+		i++
 	}
+	d.i = i
 	var b strings.Builder
-	b.Write(d.s[start:d.i])
+	b.WriteString(d.s[start:d.i])
 	for {
 		if d.i >= len(d.s) {
-			return nil, d.errorf("Unterminated string starting at")
+			return "", d.errorf("Unterminated string starting at")
 		}
 		c := d.s[d.i]
 		switch {
@@ -283,11 +371,11 @@ func (d *decoder) str() (any, error) {
 			d.i++
 			s := b.String()
 			if !utf8.ValidString(stripSurrogates(s)) {
-				return nil, d.errorf("Invalid UTF-8 in string")
+				return "", d.errorf("Invalid UTF-8 in string")
 			}
 			return s, nil
 		case c < 0x20:
-			return nil, d.errorf("Invalid control character at")
+			return "", d.errorf("Invalid control character at")
 		case c != '\\':
 			b.WriteByte(c)
 			d.i++
@@ -295,7 +383,7 @@ func (d *decoder) str() (any, error) {
 		}
 		d.i++ // backslash
 		if d.i >= len(d.s) {
-			return nil, d.errorf("Unterminated string starting at")
+			return "", d.errorf("Unterminated string starting at")
 		}
 		e := d.s[d.i]
 		d.i++
@@ -315,7 +403,7 @@ func (d *decoder) str() (any, error) {
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
-				return nil, d.errorf("Invalid \\uXXXX escape")
+				return "", d.errorf("Invalid \\uXXXX escape")
 			}
 			if r >= 0xd800 && r <= 0xdbff && d.hasPrefix(`\u`) {
 				save := d.i
@@ -336,7 +424,7 @@ func (d *decoder) str() (any, error) {
 			b.WriteRune(r)
 		default:
 			d.i -= 2
-			return nil, d.errorf("Invalid \\escape")
+			return "", d.errorf("Invalid \\escape")
 		}
 	}
 }
@@ -346,7 +434,8 @@ func (d *decoder) hex4() (rune, bool) {
 		return 0, false
 	}
 	var r rune
-	for _, c := range d.s[d.i : d.i+4] {
+	for j := d.i; j < d.i+4; j++ {
+		c := d.s[j]
 		r <<= 4
 		switch {
 		case c >= '0' && c <= '9':
