@@ -80,6 +80,54 @@ type decoder struct {
 	// complete, then allocates them once at their final size.
 	members []member
 	elems   []any
+	boxes   boxes
+}
+
+// boxes makes the interface values of decoded strings and integers with
+// their data in slabs shared by many values, where converting each to any
+// would allocate its string header alone (a third of the allocations).
+type boxes struct {
+	strs []string
+	ints []Int
+}
+
+// emptyInterface is how the runtime lays out a value of type any
+// (runtime.eface): the dynamic type, and a pointer to the data of a type
+// that is not pointer-shaped.
+type emptyInterface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+var (
+	stringType = typeWord("")
+	intType    = typeWord(Int(""))
+)
+
+func typeWord(v any) unsafe.Pointer { return (*emptyInterface)(unsafe.Pointer(&v)).typ }
+
+// slabCap returns the capacity of the next slab after one of capacity n:
+// small for small inputs, up to 256 values (4 KB).
+func slabCap(n int) int { return min(max(2*n, 8), 256) }
+
+// str returns s as an any, as any(s) would.
+func (b *boxes) str(s string) any {
+	if len(b.strs) == cap(b.strs) {
+		b.strs = make([]string, 0, slabCap(cap(b.strs)))
+	}
+	b.strs = append(b.strs, s)
+	e := emptyInterface{stringType, unsafe.Pointer(&b.strs[len(b.strs)-1])}
+	return *(*any)(unsafe.Pointer(&e))
+}
+
+// int returns n as an any, as any(n) would.
+func (b *boxes) int(n Int) any {
+	if len(b.ints) == cap(b.ints) {
+		b.ints = make([]Int, 0, slabCap(cap(b.ints)))
+	}
+	b.ints = append(b.ints, n)
+	e := emptyInterface{intType, unsafe.Pointer(&b.ints[len(b.ints)-1])}
+	return *(*any)(unsafe.Pointer(&e))
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -124,7 +172,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s, nil
+		return d.boxes.str(s), nil
 	case c == '{':
 		return d.object(depth)
 	case c == '[':
@@ -202,7 +250,7 @@ func (d *decoder) number() (any, error) {
 		if digits == "0" {
 			return Int("0"), nil
 		}
-		return Int(text), nil
+		return d.boxes.int(Int(text)), nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
