@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"math/bits"
 	"strconv"
@@ -76,10 +77,10 @@ type decoder struct {
 	s string // the input; decoded strings without escapes are substrings of it
 	i int    // the offset of the next byte to read
 	// The members and elements of the objects and arrays being decoded,
-	// innermost last: each container takes its own from the end when it is
-	// complete, then allocates them once at their final size.
-	members []member
-	elems   []any
+	// innermost last: each container takes its own from the top when it
+	// is complete, then allocates them once at their final size.
+	members stack[member]
+	elems   stack[any]
 	boxes   boxes
 }
 
@@ -106,27 +107,21 @@ var (
 
 func typeWord(v any) unsafe.Pointer { return (*emptyInterface)(unsafe.Pointer(&v)).typ }
 
-// slabCap returns the capacity of the next slab after one of capacity n:
-// small for small inputs, up to 256 values (4 KB).
-func slabCap(n int) int { return min(max(2*n, 8), 256) }
-
 // str returns s as an any, as any(s) would.
-func (b *boxes) str(s string) any {
-	if len(b.strs) == cap(b.strs) {
-		b.strs = make([]string, 0, slabCap(cap(b.strs)))
-	}
-	b.strs = append(b.strs, s)
-	e := emptyInterface{stringType, unsafe.Pointer(&b.strs[len(b.strs)-1])}
-	return *(*any)(unsafe.Pointer(&e))
-}
+func (b *boxes) str(s string) any { return box(&b.strs, stringType, s) }
 
 // int returns n as an any, as any(n) would.
-func (b *boxes) int(n Int) any {
-	if len(b.ints) == cap(b.ints) {
-		b.ints = make([]Int, 0, slabCap(cap(b.ints)))
+func (b *boxes) int(n Int) any { return box(&b.ints, intType, n) }
+
+// box returns v, of the type whose type word is typ, as an any whose data
+// is the next free place of *slab. Slabs grow from 8 values, for small
+// inputs, to 256 (4 KB).
+func box[T string | Int](slab *[]T, typ unsafe.Pointer, v T) any {
+	if len(*slab) == cap(*slab) {
+		*slab = make([]T, 0, min(max(2*cap(*slab), 8), 256))
 	}
-	b.ints = append(b.ints, n)
-	e := emptyInterface{intType, unsafe.Pointer(&b.ints[len(b.ints)-1])}
+	*slab = append(*slab, v)
+	e := emptyInterface{typ, unsafe.Pointer(&(*slab)[len(*slab)-1])}
 	return *(*any)(unsafe.Pointer(&e))
 }
 
@@ -267,7 +262,7 @@ func (d *decoder) object(depth int) (any, error) {
 		d.i++
 		return &Object{}, nil
 	}
-	base := len(d.members)
+	base, n := d.members.top(), 0
 	for {
 		if d.i >= len(d.s) || d.s[d.i] != '"' {
 			return nil, d.errorf("Expecting property name enclosed in double quotes")
@@ -287,18 +282,12 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if len(d.members) == cap(d.members) {
-			// Double, where append would grow a big slice by a quarter.
-			d.members = append(make([]member, 0, 2*cap(d.members)+16), d.members...)
-		}
-		d.members = append(d.members, member{key, v})
+		d.members.push(member{key, v})
+		n++
 		d.skipSpace()
 		if d.i < len(d.s) && d.s[d.i] == '}' {
 			d.i++
-			obj := objectOf(d.members[base:])
-			clear(d.members[base:])
-			d.members = d.members[:base]
-			return obj, nil
+			return d.objectOf(base, n), nil
 		}
 		if d.i >= len(d.s) || d.s[d.i] != ',' {
 			return nil, d.errorf("Expecting ',' delimiter")
@@ -308,18 +297,20 @@ func (d *decoder) object(depth int) (any, error) {
 	}
 }
 
-// objectOf returns the Object that calling Set with each of ms in turn
-// would build (a repeated key keeps its first position and takes its last
-// value), with its keys and map allocated once at their final size. It
-// fills Object's fields itself, to do one map operation per member where
-// Set does two.
-func objectOf(ms []member) *Object {
-	o := &Object{keys: make([]string, 0, len(ms)), vals: make(map[string]any, len(ms))}
-	for _, m := range ms {
-		n := len(o.vals)
-		o.vals[m.key] = m.val
-		if len(o.vals) != n {
-			o.keys = append(o.keys, m.key)
+// objectOf pops the n members above base and returns the Object that
+// calling Set with each in turn would build (a repeated key keeps its first
+// position and takes its last value), with its keys and map allocated once
+// at their final size. It fills Object's fields itself, to do one map
+// operation per member where Set does two.
+func (d *decoder) objectOf(base stackPos, n int) *Object {
+	o := &Object{keys: make([]string, 0, n), vals: make(map[string]any, n)}
+	for ms := range d.members.popTo(base) {
+		for _, m := range ms {
+			l := len(o.vals)
+			o.vals[m.key] = m.val
+			if len(o.vals) != l {
+				o.keys = append(o.keys, m.key)
+			}
 		}
 	}
 	return o
@@ -332,22 +323,21 @@ func (d *decoder) array(depth int) (any, error) {
 		d.i++
 		return []any{}, nil
 	}
-	base := len(d.elems)
+	base, n := d.elems.top(), 0
 	for {
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		if len(d.elems) == cap(d.elems) {
-			d.elems = append(make([]any, 0, 2*cap(d.elems)+16), d.elems...)
-		}
-		d.elems = append(d.elems, v)
+		d.elems.push(v)
+		n++
 		d.skipSpace()
 		if d.i < len(d.s) && d.s[d.i] == ']' {
 			d.i++
-			arr := append([]any(nil), d.elems[base:]...)
-			clear(d.elems[base:])
-			d.elems = d.elems[:base]
+			arr := make([]any, 0, n)
+			for vs := range d.elems.popTo(base) {
+				arr = append(arr, vs...)
+			}
 			return arr, nil
 		}
 		if d.i >= len(d.s) || d.s[d.i] != ',' {
@@ -355,6 +345,53 @@ func (d *decoder) array(depth int) (any, error) {
 		}
 		d.i++
 		d.skipSpace()
+	}
+}
+
+// stack is a stack of values kept in chunks that never move: growing it
+// neither copies the values nor leaves garbage, and the chunks serve again
+// for the containers that follow. The zero value is an empty stack.
+type stack[T any] struct {
+	chunks [][]T
+	pos    stackPos // the top: where the next value goes
+}
+
+// stackPos is a place in a stack: chunk ci, index i in it.
+type stackPos struct{ ci, i int }
+
+// top returns the place of the top of s.
+func (s *stack[T]) top() stackPos { return s.pos }
+
+// push puts v on top of s. Chunks hold 32 values, doubling up to 1,024.
+func (s *stack[T]) push(v T) {
+	if s.pos.ci == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]T, 32<<min(s.pos.ci, 5)))
+	}
+	c := s.chunks[s.pos.ci]
+	c[s.pos.i] = v
+	if s.pos.i++; s.pos.i == len(c) {
+		s.pos = stackPos{s.pos.ci + 1, 0}
+	}
+}
+
+// popTo yields the values from p to the top of s, oldest first, in runs
+// of consecutive values, and makes p the top.
+func (s *stack[T]) popTo(p stackPos) iter.Seq[[]T] {
+	return func(yield func([]T) bool) {
+		top := s.pos
+		s.pos = p
+		for ci := p.ci; ci <= top.ci && ci < len(s.chunks); ci++ {
+			c := s.chunks[ci]
+			if ci == top.ci {
+				c = c[:top.i]
+			}
+			if ci == p.ci {
+				c = c[p.i:]
+			}
+			if !yield(c) {
+				return
+			}
+		}
 	}
 }
 

@@ -442,6 +442,29 @@ func refCorpus() []string {
 	}
 	big.WriteString(`"end": [1.5, -2, "s"]}`)
 	c = append(c, big.String())
+	// Containers of every size nested in others, so that their members
+	// straddle the decoder's stack chunks at every offset.
+	var nest strings.Builder
+	nest.WriteString("[")
+	for i := range 300 {
+		if i > 0 {
+			nest.WriteString(", ")
+		}
+		fmt.Fprintf(&nest, `{"i": %d`, i)
+		for k := range i % 37 {
+			fmt.Fprintf(&nest, `, "k%d": [`, k%29)
+			for e := range (i + k) % 13 {
+				if e > 0 {
+					nest.WriteString(", ")
+				}
+				fmt.Fprintf(&nest, `{"e": %d, "s": "v%d"}`, e, k)
+			}
+			nest.WriteString("]")
+		}
+		nest.WriteString("}")
+	}
+	nest.WriteString("]")
+	c = append(c, nest.String())
 	return c
 }
 
