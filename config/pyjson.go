@@ -82,6 +82,7 @@ type decoder struct {
 	members stack[member]
 	elems   stack[any]
 	boxes   boxes
+	buf     []byte // scratch for strings with escapes
 }
 
 // boxes makes the interface values of decoded strings and integers with
@@ -400,24 +401,34 @@ const (
 	highs = 0x8080808080808080 // 0x80 in each byte of a word
 )
 
+// word returns s[i:i+8] as a little-endian word (one load).
+func word(s string, i int) uint64 {
+	w := s[i : i+8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// specials returns a mask of x's bytes that end a run of plain string
+// body: '"', '\\' and control characters. The high bit is set at least in
+// the first such byte; bits above it may be false alarms, below it there
+// are none.
+func specials(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	bs := x ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+}
+
 // str decodes a string whose opening quote has been consumed.
 func (d *decoder) str() (string, error) {
 	start := d.i
 	// Fast path: no escapes. The string is a substring of the input.
 	s, i, ascii := d.s, d.i, true
 	for {
-		// Skip 8 plain bytes at a time: m has the high bit set at least in
-		// the first byte of the word that a string body cannot copy as it
-		// is ('"', '\\', a control character, or a non-ASCII byte, which
-		// needs a UTF-8 check); bits above that first one may be false
-		// alarms, below it there are none.
+		// Skip 8 plain ASCII bytes at a time; stop at the first byte that
+		// is special or not ASCII (it needs a UTF-8 check).
 		for i+8 <= len(s) {
-			w := s[i : i+8]
-			x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-			q := x ^ (ones * '"')
-			bs := x ^ (ones * '\\')
-			if m := ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x | x) & highs; m != 0 {
+			x := word(s, i)
+			if m := specials(x) | x&highs; m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
@@ -444,8 +455,8 @@ func (d *decoder) str() (string, error) {
 		i++
 	}
 	d.i = i
-	var b strings.Builder
-	b.WriteString(d.s[start:d.i])
+	// Slow path: the string is built in d.buf, then copied once.
+	b := append(d.buf[:0], d.s[start:d.i]...)
 	for {
 		if d.i >= len(d.s) {
 			return "", d.errorf("Unterminated string starting at")
@@ -454,7 +465,8 @@ func (d *decoder) str() (string, error) {
 		switch {
 		case c == '"':
 			d.i++
-			s := b.String()
+			d.buf = b
+			s := string(b)
 			if !utf8.ValidString(stripSurrogates(s)) {
 				return "", d.errorf("Invalid UTF-8 in string")
 			}
@@ -462,8 +474,20 @@ func (d *decoder) str() (string, error) {
 		case c < 0x20:
 			return "", d.errorf("Invalid control character at")
 		case c != '\\':
-			b.WriteByte(c)
-			d.i++
+			// Copy the run of bytes up to the next special one.
+			j := d.i + 1
+			for j+8 <= len(d.s) {
+				if m := specials(word(d.s, j)); m != 0 {
+					j += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				j += 8
+			}
+			for j < len(d.s) && d.s[j] != '"' && d.s[j] != '\\' && d.s[j] >= 0x20 {
+				j++
+			}
+			b = append(b, d.s[d.i:j]...)
+			d.i = j
 			continue
 		}
 		d.i++ // backslash
@@ -474,17 +498,17 @@ func (d *decoder) str() (string, error) {
 		d.i++
 		switch e {
 		case '"', '\\', '/':
-			b.WriteByte(e)
+			b = append(b, e)
 		case 'b':
-			b.WriteByte('\b')
+			b = append(b, '\b')
 		case 'f':
-			b.WriteByte('\f')
+			b = append(b, '\f')
 		case 'n':
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		case 'r':
-			b.WriteByte('\r')
+			b = append(b, '\r')
 		case 't':
-			b.WriteByte('\t')
+			b = append(b, '\t')
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
@@ -494,19 +518,17 @@ func (d *decoder) str() (string, error) {
 				save := d.i
 				d.i += 2
 				if r2, ok := d.hex4(); ok && r2 >= 0xdc00 && r2 <= 0xdfff {
-					b.WriteRune(0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00))
+					b = utf8.AppendRune(b, 0x10000+(r-0xd800)<<10+(r2-0xdc00))
 					continue
 				}
 				d.i = save
 			}
 			if r >= 0xd800 && r <= 0xdfff {
 				// A lone surrogate: keep its WTF-8 bytes.
-				b.WriteByte(0xed)
-				b.WriteByte(byte(0x80 | (r>>6)&0x3f))
-				b.WriteByte(byte(0x80 | r&0x3f))
+				b = append(b, 0xed, byte(0x80|(r>>6)&0x3f), byte(0x80|r&0x3f))
 				continue
 			}
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		default:
 			d.i -= 2
 			return "", d.errorf("Invalid \\escape")
