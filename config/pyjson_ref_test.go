@@ -432,6 +432,8 @@ func refCorpus() []string {
 		for _, bad := range []string{"\"", "\\\"", "\\u00e9", "\x01", "\x1f", "\x80", "\xff", "\xc3\xa9", "\n", "\\", "\\q"} {
 			for _, tail := range []string{"", "yyyyyyyyy"} {
 				c = append(c, `"`+body+bad+tail+`"`, `{"`+body+bad+tail+`": 1}`, `["`+body+bad+tail)
+				// The same after an escape, on the slow path.
+				c = append(c, `"\t`+body+bad+tail+`"`, `["\u00e9`+body+bad+tail)
 			}
 		}
 	}
