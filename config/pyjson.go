@@ -40,7 +40,9 @@ func (e *SyntaxError) Error() string {
 // digits, NaN, Infinity and -Infinity are accepted, and overflowing floats
 // become infinities. A lone UTF-16 surrogate escape (\ud800) is kept as its
 // three-byte WTF-8 form so that AppendJSON writes it back unchanged. The
-// input must be UTF-8 without a byte-order mark.
+// input must be UTF-8 without a byte-order mark. DecodeJSON does not keep
+// data; the strings it returns share one copy of it, which stays in memory
+// as long as any of them does.
 func DecodeJSON(data []byte) (any, error) {
 	// One copy of the input, which the decoded strings share.
 	return decodeJSON(string(data))
