@@ -166,7 +166,8 @@ func LoadMetadata(paths []string) (*Object, error) {
 			}
 			return nil, &MetadataError{Path: p, Err: fmt.Errorf("could not open for reading: %w", err)}
 		}
-		v, err := DecodeJSON(data)
+		// data is ours alone and never modified: decode it in place.
+		v, err := decodeOwnedJSON(data)
 		if err != nil {
 			return nil, &MetadataError{Path: p, Err: fmt.Errorf("could not parse metadata file: %w", err)}
 		}

@@ -3,10 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxIntDigits is Python 3.11's limit on the digits of an int parsed from
@@ -37,9 +40,23 @@ func (e *SyntaxError) Error() string {
 // digits, NaN, Infinity and -Infinity are accepted, and overflowing floats
 // become infinities. A lone UTF-16 surrogate escape (\ud800) is kept as its
 // three-byte WTF-8 form so that AppendJSON writes it back unchanged. The
-// input must be UTF-8 without a byte-order mark.
+// input must be UTF-8 without a byte-order mark. DecodeJSON does not keep
+// data; the strings it returns share one copy of it, which stays in memory
+// as long as any of them does.
 func DecodeJSON(data []byte) (any, error) {
-	d := decoder{s: data}
+	// One copy of the input, which the decoded strings share.
+	return decodeJSON(string(data))
+}
+
+// decodeOwnedJSON is DecodeJSON without the copy of data: the decoded
+// strings share data's memory, so the caller must never modify data
+// afterwards (nor let anyone else hold it).
+func decodeOwnedJSON(data []byte) (any, error) {
+	return decodeJSON(unsafe.String(unsafe.SliceData(data), len(data)))
+}
+
+func decodeJSON(s string) (any, error) {
+	d := decoder{s: s}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -52,15 +69,69 @@ func DecodeJSON(data []byte) (any, error) {
 	return v, nil
 }
 
+// member is a key and value of an object being decoded.
+type member struct {
+	key string
+	val any
+}
+
 type decoder struct {
-	s []byte
-	i int
+	s string // the input; decoded strings without escapes are substrings of it
+	i int    // the offset of the next byte to read
+	// The members and elements of the objects and arrays being decoded,
+	// innermost last: each container takes its own from the top when it
+	// is complete, then allocates them once at their final size.
+	members stack[member]
+	elems   stack[any]
+	boxes   boxes
+	buf     []byte // scratch for strings with escapes
+}
+
+// boxes makes the interface values of decoded strings and integers with
+// their data in slabs shared by many values, where converting each to any
+// would allocate its string header alone (a third of the allocations).
+type boxes struct {
+	strs []string
+	ints []Int
+}
+
+// emptyInterface is how the runtime lays out a value of type any
+// (runtime.eface): the dynamic type, and a pointer to the data of a type
+// that is not pointer-shaped.
+type emptyInterface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+var (
+	stringType = typeWord("")
+	intType    = typeWord(Int(""))
+)
+
+func typeWord(v any) unsafe.Pointer { return (*emptyInterface)(unsafe.Pointer(&v)).typ }
+
+// str returns s as an any, as any(s) would.
+func (b *boxes) str(s string) any { return box(&b.strs, stringType, s) }
+
+// int returns n as an any, as any(n) would.
+func (b *boxes) int(n Int) any { return box(&b.ints, intType, n) }
+
+// box returns v, of the type whose type word is typ, as an any whose data
+// is the next free place of *slab. Slabs grow from 8 values, for small
+// inputs, to 256 (4 KB).
+func box[T string | Int](slab *[]T, typ unsafe.Pointer, v T) any {
+	if len(*slab) == cap(*slab) {
+		*slab = make([]T, 0, min(max(2*cap(*slab), 8), 256))
+	}
+	*slab = append(*slab, v)
+	e := emptyInterface{typ, unsafe.Pointer(&(*slab)[len(*slab)-1])}
+	return *(*any)(unsafe.Pointer(&e))
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
 	line, col := 1, 1
-	for _, c := range d.s[:min(d.i, len(d.s))] {
-		if c == '\n' {
+	for j := range min(d.i, len(d.s)) {
+		if d.s[j] == '\n' {
 			line++
 			col = 1
 		} else {
@@ -82,7 +153,7 @@ func (d *decoder) skipSpace() {
 }
 
 func (d *decoder) hasPrefix(p string) bool {
-	return len(d.s)-d.i >= len(p) && string(d.s[d.i:d.i+len(p)]) == p
+	return strings.HasPrefix(d.s[d.i:], p)
 }
 
 func (d *decoder) value(depth int) (any, error) {
@@ -93,13 +164,17 @@ func (d *decoder) value(depth int) (any, error) {
 		return nil, d.errorf("Expecting value")
 	}
 	switch c := d.s[d.i]; {
+	case c == '"':
+		d.i++
+		s, err := d.str()
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.str(s), nil
 	case c == '{':
 		return d.object(depth)
 	case c == '[':
 		return d.array(depth)
-	case c == '"':
-		d.i++
-		return d.str()
 	case c == 'n' && d.hasPrefix("null"):
 		d.i += 4
 		return nil, nil
@@ -163,7 +238,7 @@ func (d *decoder) number() (any, error) {
 			d.i = j
 		}
 	}
-	text := string(d.s[start:d.i])
+	text := d.s[start:d.i]
 	if !isFloat {
 		digits := strings.TrimPrefix(text, "-")
 		if len(digits) > maxIntDigits {
@@ -173,7 +248,7 @@ func (d *decoder) number() (any, error) {
 		if digits == "0" {
 			return Int("0"), nil
 		}
-		return Int(text), nil
+		return d.boxes.int(Int(text)), nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -185,12 +260,12 @@ func (d *decoder) number() (any, error) {
 
 func (d *decoder) object(depth int) (any, error) {
 	d.i++ // '{'
-	obj := &Object{}
 	d.skipSpace()
 	if d.i < len(d.s) && d.s[d.i] == '}' {
 		d.i++
-		return obj, nil
+		return &Object{}, nil
 	}
+	base, n := d.members.top(), 0
 	for {
 		if d.i >= len(d.s) || d.s[d.i] != '"' {
 			return nil, d.errorf("Expecting property name enclosed in double quotes")
@@ -210,11 +285,12 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.Set(key.(string), v)
+		d.members.push(member{key, v})
+		n++
 		d.skipSpace()
 		if d.i < len(d.s) && d.s[d.i] == '}' {
 			d.i++
-			return obj, nil
+			return d.objectOf(base, n), nil
 		}
 		if d.i >= len(d.s) || d.s[d.i] != ',' {
 			return nil, d.errorf("Expecting ',' delimiter")
@@ -224,23 +300,47 @@ func (d *decoder) object(depth int) (any, error) {
 	}
 }
 
+// objectOf pops the n members above base and returns the Object that
+// calling Set with each in turn would build (a repeated key keeps its first
+// position and takes its last value), with its keys and map allocated once
+// at their final size. It fills Object's fields itself, to do one map
+// operation per member where Set does two.
+func (d *decoder) objectOf(base stackPos, n int) *Object {
+	o := &Object{keys: make([]string, 0, n), vals: make(map[string]any, n)}
+	for ms := range d.members.popTo(base) {
+		for _, m := range ms {
+			l := len(o.vals)
+			o.vals[m.key] = m.val
+			if len(o.vals) != l {
+				o.keys = append(o.keys, m.key)
+			}
+		}
+	}
+	return o
+}
+
 func (d *decoder) array(depth int) (any, error) {
 	d.i++ // '['
-	arr := []any{}
 	d.skipSpace()
 	if d.i < len(d.s) && d.s[d.i] == ']' {
 		d.i++
-		return arr, nil
+		return []any{}, nil
 	}
+	base, n := d.elems.top(), 0
 	for {
 		v, err := d.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		arr = append(arr, v)
+		d.elems.push(v)
+		n++
 		d.skipSpace()
 		if d.i < len(d.s) && d.s[d.i] == ']' {
 			d.i++
+			arr := make([]any, 0, n)
+			for vs := range d.elems.popTo(base) {
+				arr = append(arr, vs...)
+			}
 			return arr, nil
 		}
 		if d.i >= len(d.s) || d.s[d.i] != ',' {
@@ -251,92 +351,189 @@ func (d *decoder) array(depth int) (any, error) {
 	}
 }
 
-// str decodes a string whose opening quote has been consumed.
-func (d *decoder) str() (any, error) {
-	start := d.i
-	// Fast path: no escapes.
-	for d.i < len(d.s) {
-		c := d.s[d.i]
-		if c == '"' {
-			s := string(d.s[start:d.i])
-			d.i++
-			if !utf8.ValidString(s) {
-				d.i = start
-				return nil, d.errorf("Invalid UTF-8 in string")
+// stack is a stack of values kept in chunks that never move: growing it
+// neither copies the values nor leaves garbage, and the chunks serve again
+// for the containers that follow. The zero value is an empty stack.
+type stack[T any] struct {
+	chunks [][]T
+	pos    stackPos // the top: where the next value goes
+}
+
+// stackPos is a place in a stack: chunk ci, index i in it.
+type stackPos struct{ ci, i int }
+
+// top returns the place of the top of s.
+func (s *stack[T]) top() stackPos { return s.pos }
+
+// push puts v on top of s. Chunks hold 32 values, doubling up to 1,024.
+func (s *stack[T]) push(v T) {
+	if s.pos.ci == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]T, 32<<min(s.pos.ci, 5)))
+	}
+	c := s.chunks[s.pos.ci]
+	c[s.pos.i] = v
+	if s.pos.i++; s.pos.i == len(c) {
+		s.pos = stackPos{s.pos.ci + 1, 0}
+	}
+}
+
+// popTo yields the values from p to the top of s, oldest first, in runs
+// of consecutive values, and makes p the top.
+func (s *stack[T]) popTo(p stackPos) iter.Seq[[]T] {
+	return func(yield func([]T) bool) {
+		top := s.pos
+		s.pos = p
+		for ci := p.ci; ci <= top.ci && ci < len(s.chunks); ci++ {
+			c := s.chunks[ci]
+			if ci == top.ci {
+				c = c[:top.i]
 			}
-			return s, nil
+			if ci == p.ci {
+				c = c[p.i:]
+			}
+			if !yield(c) {
+				return
+			}
+		}
+	}
+}
+
+const (
+	ones  = 0x0101010101010101 // 0x01 in each byte of a word
+	highs = 0x8080808080808080 // 0x80 in each byte of a word
+)
+
+// word returns s[i:i+8] as a little-endian word (one load).
+func word(s string, i int) uint64 {
+	w := s[i : i+8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+// specials returns a mask of x's bytes that end a run of plain string
+// body: '"', '\\' and control characters. The high bit is set at least in
+// the first such byte; bits above it may be false alarms, below it there
+// are none.
+func specials(x uint64) uint64 {
+	q := x ^ (ones * '"')
+	bs := x ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (x-ones*0x20)&^x) & highs
+}
+
+// str decodes a string whose opening quote has been consumed.
+func (d *decoder) str() (string, error) {
+	start := d.i
+	// Fast path: no escapes. The string is a substring of the input.
+	s, i, ascii := d.s, d.i, true
+	for {
+		// Skip 8 plain ASCII bytes at a time; stop at the first byte that
+		// is special or not ASCII (it needs a UTF-8 check).
+		for i+8 <= len(s) {
+			x := word(s, i)
+			if m := specials(x) | x&highs; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
+		c := s[i]
+		if c == '"' {
+			if !ascii && !utf8.ValidString(s[start:i]) {
+				d.i = start
+				return "", d.errorf("Invalid UTF-8 in string")
+			}
+			d.i = i + 1
+			return s[start:i], nil
 		}
 		if c == '\\' || c < 0x20 {
 			break
 		}
-		d.i++
+		if c >= 0x80 {
+			ascii = false
+		}
+		i++
 	}
-	var b strings.Builder
-	b.Write(d.s[start:d.i])
+	d.i = i
+	// Slow path: the string is built in d.buf, then copied once.
+	b := append(d.buf[:0], d.s[start:d.i]...)
 	for {
 		if d.i >= len(d.s) {
-			return nil, d.errorf("Unterminated string starting at")
+			return "", d.errorf("Unterminated string starting at")
 		}
 		c := d.s[d.i]
 		switch {
 		case c == '"':
 			d.i++
-			s := b.String()
+			d.buf = b
+			s := string(b)
 			if !utf8.ValidString(stripSurrogates(s)) {
-				return nil, d.errorf("Invalid UTF-8 in string")
+				return "", d.errorf("Invalid UTF-8 in string")
 			}
 			return s, nil
 		case c < 0x20:
-			return nil, d.errorf("Invalid control character at")
+			return "", d.errorf("Invalid control character at")
 		case c != '\\':
-			b.WriteByte(c)
-			d.i++
+			// Copy the run of bytes up to the next special one.
+			j := d.i + 1
+			for j+8 <= len(d.s) {
+				if m := specials(word(d.s, j)); m != 0 {
+					j += bits.TrailingZeros64(m) >> 3
+					break
+				}
+				j += 8
+			}
+			for j < len(d.s) && d.s[j] != '"' && d.s[j] != '\\' && d.s[j] >= 0x20 {
+				j++
+			}
+			b = append(b, d.s[d.i:j]...)
+			d.i = j
 			continue
 		}
 		d.i++ // backslash
 		if d.i >= len(d.s) {
-			return nil, d.errorf("Unterminated string starting at")
+			return "", d.errorf("Unterminated string starting at")
 		}
 		e := d.s[d.i]
 		d.i++
 		switch e {
 		case '"', '\\', '/':
-			b.WriteByte(e)
+			b = append(b, e)
 		case 'b':
-			b.WriteByte('\b')
+			b = append(b, '\b')
 		case 'f':
-			b.WriteByte('\f')
+			b = append(b, '\f')
 		case 'n':
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		case 'r':
-			b.WriteByte('\r')
+			b = append(b, '\r')
 		case 't':
-			b.WriteByte('\t')
+			b = append(b, '\t')
 		case 'u':
 			r, ok := d.hex4()
 			if !ok {
-				return nil, d.errorf("Invalid \\uXXXX escape")
+				return "", d.errorf("Invalid \\uXXXX escape")
 			}
 			if r >= 0xd800 && r <= 0xdbff && d.hasPrefix(`\u`) {
 				save := d.i
 				d.i += 2
 				if r2, ok := d.hex4(); ok && r2 >= 0xdc00 && r2 <= 0xdfff {
-					b.WriteRune(0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00))
+					b = utf8.AppendRune(b, 0x10000+(r-0xd800)<<10+(r2-0xdc00))
 					continue
 				}
 				d.i = save
 			}
 			if r >= 0xd800 && r <= 0xdfff {
 				// A lone surrogate: keep its WTF-8 bytes.
-				b.WriteByte(0xed)
-				b.WriteByte(byte(0x80 | (r>>6)&0x3f))
-				b.WriteByte(byte(0x80 | r&0x3f))
+				b = append(b, 0xed, byte(0x80|(r>>6)&0x3f), byte(0x80|r&0x3f))
 				continue
 			}
-			b.WriteRune(r)
+			b = utf8.AppendRune(b, r)
 		default:
 			d.i -= 2
-			return nil, d.errorf("Invalid \\escape")
+			return "", d.errorf("Invalid \\escape")
 		}
 	}
 }
@@ -346,7 +543,8 @@ func (d *decoder) hex4() (rune, bool) {
 		return 0, false
 	}
 	var r rune
-	for _, c := range d.s[d.i : d.i+4] {
+	for j := d.i; j < d.i+4; j++ {
+		c := d.s[j]
 		r <<= 4
 		switch {
 		case c >= '0' && c <= '9':
