@@ -83,49 +83,7 @@ type decoder struct {
 	// is complete, then allocates them once at their final size.
 	members stack[member]
 	elems   stack[any]
-	boxes   boxes
 	buf     []byte // scratch for strings with escapes
-}
-
-// boxes makes the interface values of decoded strings and integers with
-// their data in slabs shared by many values, where converting each to any
-// would allocate its string header alone (a third of the allocations).
-type boxes struct {
-	strs []string
-	ints []Int
-}
-
-// emptyInterface is how the runtime lays out a value of type any
-// (runtime.eface): the dynamic type, and a pointer to the data of a type
-// that is not pointer-shaped.
-type emptyInterface struct {
-	typ  unsafe.Pointer
-	data unsafe.Pointer
-}
-
-var (
-	stringType = typeWord("")
-	intType    = typeWord(Int(""))
-)
-
-func typeWord(v any) unsafe.Pointer { return (*emptyInterface)(unsafe.Pointer(&v)).typ }
-
-// str returns s as an any, as any(s) would.
-func (b *boxes) str(s string) any { return box(&b.strs, stringType, s) }
-
-// int returns n as an any, as any(n) would.
-func (b *boxes) int(n Int) any { return box(&b.ints, intType, n) }
-
-// box returns v, of the type whose type word is typ, as an any whose data
-// is the next free place of *slab. Slabs grow from 8 values, for small
-// inputs, to 256 (4 KB).
-func box[T string | Int](slab *[]T, typ unsafe.Pointer, v T) any {
-	if len(*slab) == cap(*slab) {
-		*slab = make([]T, 0, min(max(2*cap(*slab), 8), 256))
-	}
-	*slab = append(*slab, v)
-	e := emptyInterface{typ, unsafe.Pointer(&(*slab)[len(*slab)-1])}
-	return *(*any)(unsafe.Pointer(&e))
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -170,7 +128,7 @@ func (d *decoder) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return d.boxes.str(s), nil
+		return s, nil
 	case c == '{':
 		return d.object(depth)
 	case c == '[':
@@ -248,7 +206,7 @@ func (d *decoder) number() (any, error) {
 		if digits == "0" {
 			return Int("0"), nil
 		}
-		return d.boxes.int(Int(text)), nil
+		return Int(text), nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -303,8 +261,8 @@ func (d *decoder) object(depth int) (any, error) {
 // objectOf pops the n members above base and returns the Object that
 // calling Set with each in turn would build (a repeated key keeps its first
 // position and takes its last value), with its keys and map allocated once
-// at their final size. It fills Object's fields itself, to do one map
-// operation per member where Set does two.
+// at their final size. It fills Object's fields itself (small included),
+// to do one map operation per member where Set does two.
 func (d *decoder) objectOf(base stackPos, n int) *Object {
 	o := &Object{keys: make([]string, 0, n), vals: make(map[string]any, n)}
 	for ms := range d.members.popTo(base) {
@@ -314,6 +272,13 @@ func (d *decoder) objectOf(base stackPos, n int) *Object {
 			if len(o.vals) != l {
 				o.keys = append(o.keys, m.key)
 			}
+		}
+	}
+	if len(o.keys) <= smallObject {
+		// Keep Object's small-object index in step, as Set does.
+		o.small = make([]any, len(o.keys))
+		for i, k := range o.keys {
+			o.small[i] = o.vals[k]
 		}
 	}
 	return o

@@ -385,9 +385,9 @@ func sameJSON(a, b any) bool {
 	return false
 }
 
-// checkSameAsReference fails t unless DecodeJSON and refDecodeJSON agree
+// checkDecodeSameAsReference fails t unless DecodeJSON and refDecodeJSON agree
 // on data, and checks that DecodeJSON left data as it was.
-func checkSameAsReference(t *testing.T, data []byte) {
+func checkDecodeSameAsReference(t *testing.T, data []byte) {
 	t.Helper()
 	orig := bytes.Clone(data)
 	want, werr := refDecodeJSON(data)
@@ -472,11 +472,11 @@ func refCorpus() []string {
 
 func TestDecodeJSONSameAsReference(t *testing.T) {
 	for _, s := range refCorpus() {
-		checkSameAsReference(t, []byte(s))
+		checkDecodeSameAsReference(t, []byte(s))
 		// Every prefix, for the errors at the end of input.
 		if len(s) < 200 {
 			for i := range len(s) {
-				checkSameAsReference(t, []byte(s[:i]))
+				checkDecodeSameAsReference(t, []byte(s[:i]))
 			}
 		}
 	}
@@ -488,13 +488,13 @@ func TestDecodeJSONSameAsReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkSameAsReference(t, data)
+	checkDecodeSameAsReference(t, data)
 	md, err := LoadMetadata([]string{in.Metadata})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The decoded values share memory (the input, slabs of string
-	// headers) that nothing else points to: collect garbage and scribble
+	// The decoded values share memory (the input) that nothing else
+	// points to: collect garbage and scribble
 	// on freed memory before comparing.
 	got, err := DecodeJSON(bytes.Clone(data))
 	if err != nil {
@@ -524,6 +524,6 @@ func FuzzDecodeJSONSameAsReference(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		checkSameAsReference(t, data)
+		checkDecodeSameAsReference(t, data)
 	})
 }
