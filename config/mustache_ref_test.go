@@ -116,12 +116,10 @@ func refParseWith(tmpl string, d delims, regexOnly bool) ([]refNode, *TemplateEr
 			cur = nil
 		case "/":
 			if len(stack) == 0 {
-				//lint:ignore ST1005 pystache's wording, which log scrapers match
 				return nil, &TemplateError{Line: line, Err: fmt.Errorf("Section end tag mismatch: %s != None", key)}
 			}
 			top := stack[len(stack)-1]
 			if key != top.key {
-				//lint:ignore ST1005 pystache's wording, which log scrapers match
 				return nil, &TemplateError{Line: line, Err: fmt.Errorf("Section end tag mismatch: %s != %s", key, top.key)}
 			}
 			stack = stack[:len(stack)-1]
