@@ -213,6 +213,13 @@ func Clone(v any) any {
 		for k, e := range x.vals {
 			c.vals[k] = Clone(e)
 		}
+		if len(c.keys) <= smallObject {
+			// Keep Object's small-object index in step, as Set does.
+			c.small = make([]any, len(c.keys))
+			for i, k := range c.keys {
+				c.small[i] = c.vals[k]
+			}
+		}
 		return c
 	case []any:
 		c := make([]any, len(x))

@@ -34,3 +34,26 @@ func TestDecodeJSONSmallObjectIndex(t *testing.T) {
 		t.Errorf("Get(k8) = %v", got)
 	}
 }
+
+// TestCloneSmallObjectIndex: a clone answers Get through its own small
+// index, in step with its own map, not the original's.
+func TestCloneSmallObjectIndex(t *testing.T) {
+	o := NewObject()
+	o.Set("a", Int("1"))
+	o.Set("b", NewObject())
+	c := Clone(o).(*Object)
+	if len(c.small) != len(c.keys) {
+		t.Fatalf("clone's small index has %d values for %d keys", len(c.small), len(c.keys))
+	}
+	o.Set("a", Int("2"))
+	c.Set("a", Int("3"))
+	if got, _ := c.Get("a"); got != Int("3") {
+		t.Errorf("clone Get(a) = %v, want 3", got)
+	}
+	if got, _ := o.Get("a"); got != Int("2") {
+		t.Errorf("original Get(a) = %v, want 2", got)
+	}
+	if b1, _ := o.Get("b"); b1 == c.small[1] {
+		t.Error("clone shares the original's nested object")
+	}
+}

@@ -27,9 +27,9 @@ type Object struct {
 	// a few keys rather than hashing (templates look up names in small
 	// objects all the time). It is in use only while len(small) ==
 	// len(keys) <= smallObject; vals always has every value. Code that
-	// builds an Object from its fields (Clone) leaves small nil, which
-	// Get then never uses; code that stores into vals directly must do
-	// the same or keep small in step.
+	// builds an Object from its fields (the decoder's objectOf, Clone)
+	// fills small the same way; code that stores into vals directly must
+	// keep small in step or leave it nil, which Get then never uses.
 	small []any
 }
 
