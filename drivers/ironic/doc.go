@@ -70,7 +70,12 @@
 //     retried for Options.LockRetryTimeout (10 s by default, as
 //     python-ironicclient retries), then fails with ErrLocked; the
 //     conductor keeps a node locked for a moment after a state change
-//     settles, so an operation right after another can meet it.
+//     settles, so an operation right after another can meet it. Under
+//     load Ironic 21.4 can also delete a node and then answer 400
+//     "found not to be locked on release" (its tasks all lock with the
+//     conductor's host name, and it can read a stale row when
+//     releasing); Delete then asks whether the node is gone and deletes
+//     it again if not.
 //     Operations are not capped by a MaxConcurrent of ours.
 //   - Power sync is Ironic's periodic task (sync_power_state_interval,
 //     force_power_state_during_sync); there is no SyncPower here.

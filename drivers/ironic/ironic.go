@@ -237,6 +237,17 @@ func isLocked(err error) bool {
 	return errors.As(err, &code) && code.Actual == 409 && strings.Contains(string(code.Body), "locked")
 }
 
+// isNotLockedOnRelease tells whether err is Ironic's 400 NodeNotLocked
+// ("Node … found not to be locked on release"): the conductor did the
+// work of the request, then found that its lock on the node had been
+// cleared (every task of a conductor locks with the same tag, its host
+// name) or read a stale row of its database when releasing it.
+func isNotLockedOnRelease(err error) bool {
+	var code gophercloud.ErrUnexpectedResponseCode
+	return errors.As(err, &code) && code.Actual == http.StatusBadRequest &&
+		strings.Contains(string(code.Body), "not to be locked on release")
+}
+
 // apiError is an error from the Ironic API, with the passwords scrubbed
 // from its text; errors.Is sees the provision sentinel it maps to.
 type apiError struct {

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/gophercloud/gophercloud/v2"
 	"github.com/gophercloud/gophercloud/v2/openstack/baremetal/v1/nodes"
 	"github.com/gophercloud/gophercloud/v2/openstack/baremetal/v1/ports"
 
@@ -153,7 +155,22 @@ func (p *Provisioner) Delete(ctx context.Context, name string) error {
 	if err := p.check("delete", name); err != nil {
 		return err
 	}
-	if err := p.retryLocked(ctx, func() error { return nodes.Delete(ctx, p.c, name).ExtractErr() }); err != nil {
+	del := func() error { return nodes.Delete(ctx, p.c, name).ExtractErr() }
+	err := p.retryLocked(ctx, del)
+	if isNotLockedOnRelease(err) {
+		// The conductor ran the deletion, then found its lock on the node
+		// already gone when releasing it and answered 400 (Ironic's
+		// NodeNotLocked): the node may or may not be deleted. Ask.
+		p.log.Warn("Ironic lost its lock on the node while deleting it; checking whether it is gone", "node", name)
+		_, gerr := nodes.Get(ctx, p.c, name).Extract()
+		switch {
+		case gophercloud.ResponseCodeIs(gerr, http.StatusNotFound):
+			err = nil
+		case gerr == nil:
+			err = p.retryLocked(ctx, del)
+		}
+	}
+	if err != nil {
 		return p.wrap("delete", name, err)
 	}
 	p.log.Info("deleted", "node", name)
