@@ -13,6 +13,15 @@
 // per tool, alternating, each rendering run into a fresh output directory.
 // CPU time is the child's user+system time (rusage).
 //
+// The scenarios that write an output tree also time a floor, alternating
+// with the two tools: this program run with -floor reads the metadata and
+// the templates and writes the templates unrendered through temporary files
+// renamed into place, in parallel, with no stat, mode, log or sync
+// (floor.go). It is the least any os-apply-config must do, so Python's
+// time divided by the floor's (the python/floor column) is the largest
+// speed-up any tool could show on the machine: on a filesystem where
+// creating files is slow, that bound can be under a target.
+//
 // Usage (bench/oac-compare.sh builds ours first):
 //
 //	go run ./bench/oac-compare -ours /path/to/os-apply-config [-real /usr/bin/os-apply-config] [-n 9]
