@@ -229,12 +229,26 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 			r := &out[i]
 			r.tpl = tpls[i]
 			dfd, name := d.open(r.tpl.Path)
-			r.fi, r.statErr = statAt(dfd, name, r.tpl.Path)
+			fd := -1
+			if r.tpl.regular {
+				// A regular file when listed: open it, then fstat it,
+				// which is cheaper than a stat by name (and no device
+				// or FIFO is opened unless swapped in since).
+				fd, r.fi = openTemplate(dfd, name, r.tpl.Path)
+			}
+			if fd < 0 {
+				r.fi, r.statErr = statAt(dfd, name, r.tpl.Path)
+			}
 			if exe[i] = r.statErr == nil && isExecutableAt(dfd, name, r.fi); exe[i] {
+				if fd >= 0 {
+					syscall.Close(fd)
+				}
 				continue
 			}
 			if errs[i] = ctx.Err(); errs[i] == nil {
-				errs[i] = renderOne(r, dfd, name, o.Renderer, rdata)
+				errs[i] = renderOne(r, dfd, name, fd, o.Renderer, rdata)
+			} else if fd >= 0 {
+				syscall.Close(fd)
 			}
 		}
 	})
@@ -267,9 +281,9 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 // renderOne renders a template that is not executable and reads its
 // control file.
 // dfd and name are the template's path relative to an open directory
-// (dirAt.open).
-func renderOne(r *rendered, dfd int, name string, rd Renderer, data any) error {
-	src, err := readTemplate(dfd, name, r.tpl.Path, r.fi, r.statErr)
+// (dirAt.open); fd is the template open (openTemplate, closed here) or -1.
+func renderOne(r *rendered, dfd int, name string, fd int, rd Renderer, data any) error {
+	src, err := readTemplate(dfd, name, fd, r.tpl.Path, r.fi, r.statErr)
 	if err != nil {
 		return err
 	}
@@ -302,8 +316,12 @@ func readControl(r *rendered) error {
 // readTemplate reads a template as the original's text mode does: it must
 // be UTF-8, and CRLF and lone CR become LF.
 // fi and statErr are the result of stat(path); dfd and name are path
-// relative to an open directory (dirAt.open).
-func readTemplate(dfd int, name, path string, fi fs.FileInfo, statErr error) ([]byte, error) {
+// relative to an open directory (dirAt.open); fd is path open
+// (openTemplate; closed here) or -1.
+func readTemplate(dfd int, name string, fd int, path string, fi fs.FileInfo, statErr error) ([]byte, error) {
+	if fd >= 0 {
+		defer syscall.Close(fd)
+	}
 	if statErr != nil {
 		return nil, &TemplateError{File: path, Err: statErr}
 	}
@@ -311,7 +329,13 @@ func readTemplate(dfd int, name, path string, fi fs.FileInfo, statErr error) ([]
 		// A FIFO or device would block or never end.
 		return nil, &TemplateError{File: path, Err: fmt.Errorf("not a regular file (%v)", fi.Mode().Type())}
 	}
-	src, err := readFileAt(dfd, name, path, fi.Size())
+	var src []byte
+	var err error
+	if fd >= 0 {
+		src, err = readOpen(fd, path, fi.Size())
+	} else {
+		src, err = readFileAt(dfd, name, path, fi.Size())
+	}
 	if err != nil {
 		return nil, &TemplateError{File: path, Err: err}
 	}
@@ -355,6 +379,7 @@ const (
 type action struct {
 	kind    actKind
 	path    string // absolute output path
+	dir     string // filepath.Dir(path)
 	display string // the path as the original logs it
 	body    []byte
 	mode    fs.FileMode // with the special bits, for actWrite
@@ -394,6 +419,7 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 		}
 		acts[i] = a
 		dir := filepath.Dir(a.path)
+		a.dir = dir
 		if _, ok := dirs[dir]; !ok {
 			real, exists, err := resolveDir(dir)
 			if err != nil {
@@ -405,7 +431,7 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 	// dirs is only read from here on.
 	errs := make([]error, len(files))
 	parallel(len(files), 8, func(i int) {
-		errs[i] = planOne(acts[i], &files[i], realRoot, dirs[filepath.Dir(acts[i].path)])
+		errs[i] = planOne(acts[i], &files[i], realRoot, dirs[acts[i].dir])
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -430,7 +456,7 @@ func planOne(a *action, f *rendered, realRoot string, parent parentDir) error {
 	if parent.exists {
 		lfi, lerr = os.Lstat(a.path)
 	}
-	real, err := resolveFile(a.path, lfi, lerr, parent)
+	real, err := resolveFile(a.path, a.dir, lfi, lerr, parent)
 	if err != nil {
 		return fmt.Errorf("output %s: %w", a.display, err)
 	}
@@ -540,7 +566,7 @@ func groupByDir(acts []*action, keep func(*action) bool) [][]int {
 		if !keep(a) {
 			continue
 		}
-		d := filepath.Dir(a.path)
+		d := a.dir
 		g, ok := index[d]
 		if !ok {
 			g = len(groups)
@@ -576,7 +602,7 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 			continue
 		}
 		writes = append(writes, a)
-		if err := mkdirAll(filepath.Dir(a.path), &created, known); err != nil {
+		if err := mkdirAll(a.dir, &created, known); err != nil {
 			rollback()
 			return nil, fmt.Errorf("output %s: %w", a.display, err)
 		}
@@ -588,7 +614,7 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 	if mode == syncFilesystems && len(writes) > 0 {
 		tmpDirs := map[string]bool{}
 		for _, a := range writes {
-			tmpDirs[filepath.Dir(a.path)] = true
+			tmpDirs[a.dir] = true
 		}
 		if err := syncFilesystemsOf(tmpDirs); err != nil {
 			rollback()
@@ -668,7 +694,7 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 			}
 		}
 		res.Changes = append(res.Changes, Change{Path: a.path, Kind: kind})
-		dirs[filepath.Dir(a.path)] = true
+		dirs[a.dir] = true
 	}
 	if first != nil {
 		// Only a failing rename or unlink gets here: what was done is in
@@ -741,7 +767,7 @@ func writeTemps(writes []*action, noSync bool) error {
 		chunk := writes[start:min(start+batch, len(writes))]
 		fds := make([]int, 0, len(chunk))
 		for _, a := range chunk {
-			fd, name, err := openTemp(unix.AT_FDCWD, filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, nil)
+			fd, name, err := openTemp(unix.AT_FDCWD, a.dir, a.body, a.uid, a.gid, a.mode, nil)
 			if err != nil {
 				for _, fd := range fds {
 					syscall.Close(fd)
@@ -787,7 +813,7 @@ func writeTempsByDir(writes []*action) error {
 		for _, i := range groups[g] {
 			a := writes[i]
 			dfd, _ := d.open(a.path)
-			fd, name, err := openTemp(dfd, filepath.Dir(a.path), a.body, a.uid, a.gid, a.mode, &modes)
+			fd, name, err := openTemp(dfd, a.dir, a.body, a.uid, a.gid, a.mode, &modes)
 			if err == nil {
 				a.tmp = name // from now on, rollback removes it
 				if err = syscall.Close(fd); err != nil {
@@ -843,6 +869,31 @@ func readFileAt(dfd int, name, path string, size int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
+	return readOpen(fd, path, size)
+}
+
+// openTemplate opens the template name in the directory dfd (path is its
+// whole path) for reading, without blocking on a FIFO, and fstats it. It
+// returns -1 when either fails: the caller then stats it by name, for the
+// error the original gives.
+func openTemplate(dfd int, name, path string) (int, fs.FileInfo) {
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	})
+	if err != nil {
+		return -1, nil
+	}
+	fi := &statInfo{name: path[strings.LastIndexByte(path, '/')+1:]}
+	if err := unix.Fstat(fd, &fi.st); err != nil {
+		syscall.Close(fd)
+		return -1, nil
+	}
+	return fd, fi
+}
+
+// readOpen reads the open file fd to its end; size is the expected size
+// (a hint); errors name path.
+func readOpen(fd int, path string, size int64) ([]byte, error) {
 	buf := make([]byte, 0, max(size+1, 512))
 	for {
 		if len(buf) == cap(buf) {
@@ -880,7 +931,8 @@ type createModes struct {
 // fchmod skipped once an fstat in this directory has shown the mode to
 // come out exact.
 //
-// dfd is dir open (dirAt.open) or unix.AT_FDCWD.
+// dir is a clean absolute path; dfd is dir open (dirAt.open) or
+// unix.AT_FDCWD.
 func openTemp(dfd int, dir string, body []byte, uid, gid int, mode fs.FileMode, modes *createModes) (int, string, error) {
 	want := unixMode(mode)
 	direct := modes != nil && uid == -1 && gid == -1 && want&^0o777 == 0 && !slices.Contains(modes.inexact, want)
@@ -892,7 +944,10 @@ func openTemp(dfd int, dir string, body []byte, uid, gid int, mode fs.FileMode, 
 	fd := -1
 	for range 100 {
 		base := ".oac-tmp-" + strconv.FormatUint(uint64(rand.Uint32()), 10)
-		name = filepath.Join(dir, base)
+		name = dir + "/" + base
+		if dir == "/" {
+			name = dir + base
+		}
 		if dfd == unix.AT_FDCWD {
 			base = name
 		}
@@ -1033,12 +1088,12 @@ func resolveDir(dir string) (real string, exists bool, err error) {
 	return "", false, err
 }
 
-// resolveFile is resolvePath for the file p in the resolved directory
-// parent. lfi and lerr are the result of lstat(p).
-func resolveFile(p string, lfi fs.FileInfo, lerr error, parent parentDir) (string, error) {
-	dir, name := filepath.Split(p)
+// resolveFile is resolvePath for the clean absolute path p, in the
+// directory dir (filepath.Dir(p)) that resolves to parent. lfi and lerr
+// are the result of lstat(p).
+func resolveFile(p, dir string, lfi fs.FileInfo, lerr error, parent parentDir) (string, error) {
 	switch {
-	case parent.real != filepath.Clean(dir):
+	case parent.real != dir:
 		// Through a symlinked parent: resolve the whole path.
 		return resolvePath(p)
 	case errors.Is(lerr, fs.ErrNotExist):
@@ -1048,7 +1103,7 @@ func resolveFile(p string, lfi fs.FileInfo, lerr error, parent parentDir) (strin
 	case lfi.Mode()&fs.ModeSymlink != 0:
 		return resolvePath(p)
 	}
-	return filepath.Join(parent.real, name), nil
+	return p, nil // parent.real is dir
 }
 
 // resolvePath returns where a write to the absolute path p ends up: every

@@ -23,6 +23,10 @@ type Template struct {
 	// there is none (no regular file, after following symlinks, of that
 	// name).
 	Control string
+
+	// regular: the directory listing said a regular file (not a
+	// symlink), so that rendering may open it before its stat.
+	regular bool
 }
 
 // FindTemplates lists the templates under root the way os-apply-config's
@@ -90,7 +94,7 @@ func walkTemplates(root, rel string, out *[]Template) error {
 		if strings.HasSuffix(name, ControlSuffix) {
 			continue
 		}
-		t := Template{Path: p, Rel: r}
+		t := Template{Path: p, Rel: r, regular: e.Type().IsRegular()}
 		// The control file must be a regular file, symlinks followed (the
 		// listing spares a stat for the templates that have none).
 		if ce, ok := byName[name+ControlSuffix]; ok {
