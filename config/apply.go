@@ -154,7 +154,7 @@ func Apply(ctx context.Context, data any, opts *ApplyOptions) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tpls, err := FindTemplates(o.TemplatesDir)
+	tpls, err := findTemplates(o.TemplatesDir)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ type rendered struct {
 // templates that are not executable are rendered in parallel; executable
 // ones run one at a time, in order, as in the original. The error reported
 // is that of the first failing template in order.
-func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) ([]rendered, error) {
+func renderAll(ctx context.Context, tpls []listedTemplate, data any, o *ApplyOptions) ([]rendered, error) {
 	rdata := data
 	if p, ok := o.Renderer.(DataPreparer); ok && len(tpls) > 0 {
 		var err error
@@ -227,10 +227,10 @@ func renderAll(ctx context.Context, tpls []Template, data any, o *ApplyOptions) 
 		defer d.close()
 		for i := lo; i < hi; i++ {
 			r := &out[i]
-			r.tpl = tpls[i]
+			r.tpl = tpls[i].Template
 			dfd, name := d.open(r.tpl.Path)
 			fd := -1
-			if r.tpl.regular {
+			if tpls[i].regular {
 				// A regular file when listed: open it, then fstat it,
 				// which is cheaper than a stat by name (and no device
 				// or FIFO is opened unless swapped in since).

@@ -23,9 +23,13 @@ type Template struct {
 	// there is none (no regular file, after following symlinks, of that
 	// name).
 	Control string
+}
 
-	// regular: the directory listing said a regular file (not a
-	// symlink), so that rendering may open it before its stat.
+// listedTemplate is a Template and whether the directory listing said a
+// regular file (not a symlink), so that Apply may open it before its
+// stat.
+type listedTemplate struct {
+	Template
 	regular bool
 }
 
@@ -41,20 +45,33 @@ type Template struct {
 // Unlike os.walk, which skips a subdirectory it cannot read, an unreadable
 // directory is an error: half a tree is never applied.
 func FindTemplates(root string) ([]Template, error) {
-	var out []Template
+	listed, err := findTemplates(root)
+	if listed == nil {
+		return nil, err
+	}
+	out := make([]Template, len(listed))
+	for i := range listed {
+		out[i] = listed[i].Template
+	}
+	return out, nil
+}
+
+// findTemplates is FindTemplates, with what the listing said of each.
+func findTemplates(root string) ([]listedTemplate, error) {
+	var out []listedTemplate
 	if err := walkTemplates(root, "", &out); err != nil {
 		if errors.Is(err, errRootMissing) {
 			return nil, nil
 		}
 		return nil, err
 	}
-	slices.SortFunc(out, func(a, b Template) int { return strings.Compare(a.Rel, b.Rel) })
+	slices.SortFunc(out, func(a, b listedTemplate) int { return strings.Compare(a.Rel, b.Rel) })
 	return out, nil
 }
 
 var errRootMissing = errors.New("templates root missing")
 
-func walkTemplates(root, rel string, out *[]Template) error {
+func walkTemplates(root, rel string, out *[]listedTemplate) error {
 	dir := root
 	if rel != "" {
 		dir = pyJoin(root, filepath.FromSlash(rel))
@@ -94,7 +111,7 @@ func walkTemplates(root, rel string, out *[]Template) error {
 		if strings.HasSuffix(name, ControlSuffix) {
 			continue
 		}
-		t := Template{Path: p, Rel: r, regular: e.Type().IsRegular()}
+		t := listedTemplate{Template{Path: p, Rel: r}, e.Type().IsRegular()}
 		// The control file must be a regular file, symlinks followed (the
 		// listing spares a stat for the templates that have none).
 		if ce, ok := byName[name+ControlSuffix]; ok {
