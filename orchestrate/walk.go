@@ -103,7 +103,11 @@ func walk(ctx context.Context, tasks []*task, limit int, halt *atomic.Bool) []er
 		r := <-done
 		inflight--
 		if r.err != nil {
-			if !stopped || !errors.Is(r.err, context.Canceled) {
+			// Once an error is recorded, the cancellations it causes in
+			// flight are noise. A walk stopped by halt has none recorded
+			// yet: the failing task's error is the one arriving, even when
+			// it is a cancellation (CancelUpdate cancelled it).
+			if len(errs) == 0 || !errors.Is(r.err, context.Canceled) {
 				errs = append(errs, r.err)
 			}
 			stopped = true

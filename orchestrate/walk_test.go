@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -297,4 +299,45 @@ func FuzzJournal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestWalkHaltedByCancelledTask: a task that halts the walk (as a failing
+// resource does before its FAILED event) and then returns a cancellation
+// (CancelUpdate cancelled it) has its error returned, though the walk
+// stopped on the halt before the error arrived; the tasks not started stay
+// so. Under load CancelUpdate used to end UPDATE_COMPLETE this way.
+func TestWalkHaltedByCancelledTask(t *testing.T) {
+	var halt atomic.Bool
+	halted := make(chan struct{})
+	proceed := make(chan struct{})
+	var ran atomic.Int32
+	first := &task{id: "first", run: func(ctx context.Context) ([]*task, error) {
+		halt.Store(true)
+		close(halted)
+		<-proceed
+		return nil, fmt.Errorf("resources.first: %w", context.Canceled)
+	}}
+	// second waits on a task that completes once first has halted, so
+	// that the walk looks at halt before first's error arrives.
+	gate := &task{id: "gate", run: func(ctx context.Context) ([]*task, error) {
+		<-halted
+		return nil, nil
+	}}
+	second := &task{id: "second", run: func(ctx context.Context) ([]*task, error) {
+		ran.Add(1)
+		return nil, nil
+	}}
+	second.dependOn(gate)
+	go func() {
+		<-halted
+		time.Sleep(10 * time.Millisecond) // let gate's completion reach the walk first
+		close(proceed)
+	}()
+	errs := walk(context.Background(), []*task{first, gate, second}, 4, &halt)
+	if len(errs) != 1 || !errors.Is(errs[0], context.Canceled) {
+		t.Fatalf("errors %v, want first's cancellation", errs)
+	}
+	if ran.Load() != 0 {
+		t.Error("a task started after the halt")
+	}
 }
