@@ -136,8 +136,10 @@
 //	             the file is parsed ("owner 'x' not found in passwd
 //	             database"); anything else "must be a string or int".
 //	group        the same, in the group database.
-//	             (Lookups go through os/user: NSS with cgo, /etc/passwd
-//	             and /etc/group in a static build.)
+//	             (Lookups read /etc/passwd and /etc/group, then ask
+//	             getent(1) for what they lack, so that NSS sources
+//	             answer as for the original; no cgo, so the command
+//	             builds as a static binary.)
 //	allow_empty  a boolean, strictly (default true). When false and the
 //	             rendered body is empty, the output file is deleted if it
 //	             exists ("deleting <path>") and not created otherwise ("not

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"math"
 	"math/big"
-	"os/user"
 	"regexp"
 	"strconv"
 	"strings"
@@ -146,41 +145,19 @@ func lookupID(key string, v any) (int, error) {
 		db = "group"
 	}
 	notFound := fmt.Errorf("%s '%s' not found in %s database", key, pyStr(v), db)
-	var idStr string
+	var id int
+	var ok bool
 	switch v := v.(type) {
 	case *big.Int:
-		if !v.IsInt64() || v.Sign() < 0 || v.Int64() > math.MaxUint32 {
-			return 0, notFound
+		if v.IsInt64() && v.Sign() >= 0 && v.Int64() <= math.MaxUint32 {
+			id, ok = systemIDs.lookup(key == "group", true, v.String())
 		}
-		var err error
-		if key == "owner" {
-			_, err = user.LookupId(v.String())
-		} else {
-			_, err = user.LookupGroupId(v.String())
-		}
-		if err != nil {
-			return 0, notFound
-		}
-		return int(v.Int64()), nil
 	case string:
-		if key == "owner" {
-			u, err := user.Lookup(v)
-			if err != nil {
-				return 0, notFound
-			}
-			idStr = u.Uid
-		} else {
-			g, err := user.LookupGroup(v)
-			if err != nil {
-				return 0, notFound
-			}
-			idStr = g.Gid
-		}
+		id, ok = systemIDs.lookup(key == "group", false, v)
 	default:
 		return 0, fmt.Errorf("%s '%s' must be a string or int", key, pyStr(v))
 	}
-	id, err := strconv.Atoi(idStr)
-	if err != nil {
+	if !ok {
 		return 0, notFound
 	}
 	return id, nil
