@@ -131,7 +131,8 @@ type DataPreparer interface {
 // is checked, before anything is written: an error in any of them leaves
 // the output tree untouched. Files are written atomically (temporary file
 // in the same directory, made durable, renamed, the rename made durable:
-// see ApplyOptions.SyncEachFile). Only a rename or
+// see ApplyOptions.SyncEachFile; a new directory is built whole under a
+// temporary name and renamed into place). Only a rename or
 // deletion failing at the very end (which the checks make unlikely) leaves
 // part of the changes done (the files of other directories, and those
 // before it in its own): Apply then returns the Result of those with the
@@ -165,15 +166,19 @@ func Apply(ctx context.Context, data any, opts *ApplyOptions) (*Result, error) {
 	if o.Validate {
 		return &Result{}, nil
 	}
-	acts, err := plan(files, o.OutputDir)
+	acts, root, err := plan(files, o.OutputDir)
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return commit(ctx, acts, syncModeOf(&o), log)
+	return commit(ctx, acts, root, syncModeOf(&o), log)
 }
+
+// testHookBeforeRenames, when set by a test, runs in commit between the
+// writes and the renames.
+var testHookBeforeRenames func()
 
 // syncMode is how commit makes its writes durable.
 type syncMode int
@@ -387,6 +392,8 @@ type action struct {
 	gid     int
 	exists  bool
 	tmp     string // the temporary file, once written
+	wdir    string // where the file is written: dir, or its twin in a staging directory
+	staged  *staging
 }
 
 // plan checks every output path and decides what to do with each file,
@@ -394,21 +401,22 @@ type action struct {
 // are resolved once each; the files are then looked at in parallel (a
 // stat each, and a read of those that may be unchanged), except in a
 // parent that does not exist, where no file can.
-func plan(files []rendered, outDir string) ([]*action, error) {
+// It also returns the output directory as an absolute path.
+func plan(files []rendered, outDir string) ([]*action, string, error) {
 	absRoot, err := filepath.Abs(outDir)
 	if err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, "", fmt.Errorf("output directory: %w", err)
 	}
 	realRoot, err := resolvePath(absRoot)
 	if err != nil {
-		return nil, fmt.Errorf("output directory %s: %w", outDir, err)
+		return nil, "", fmt.Errorf("output directory %s: %w", outDir, err)
 	}
 	acts := make([]*action, len(files))
 	dirs := map[string]parentDir{}
 	for i, f := range files {
 		rel := filepath.FromSlash(f.tpl.Rel)
 		if !filepath.IsLocal(rel) {
-			return nil, fmt.Errorf("%w: template %s: %q is not a local path", ErrUnsafePath, f.tpl.Path, f.tpl.Rel)
+			return nil, "", fmt.Errorf("%w: template %s: %q is not a local path", ErrUnsafePath, f.tpl.Path, f.tpl.Rel)
 		}
 		a := &action{
 			path:    filepath.Join(absRoot, rel),
@@ -420,10 +428,11 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 		acts[i] = a
 		dir := filepath.Dir(a.path)
 		a.dir = dir
+		a.wdir = dir
 		if _, ok := dirs[dir]; !ok {
 			real, exists, err := resolveDir(dir)
 			if err != nil {
-				return nil, fmt.Errorf("output %s: %w", a.display, err)
+				return nil, "", fmt.Errorf("output %s: %w", a.display, err)
 			}
 			dirs[dir] = parentDir{real, exists}
 		}
@@ -435,10 +444,10 @@ func plan(files []rendered, outDir string) ([]*action, error) {
 	})
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return acts, nil
+	return acts, absRoot, nil
 }
 
 // parentDir is an output file's parent directory: where it resolves to,
@@ -556,17 +565,17 @@ func parallelRuns(n, run int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// groupByDir returns the indexes of the actions that keep selects, grouped
-// by the directory of their path: groups in order of first appearance,
+// groupByDir returns the indexes of the actions grouped by the directory
+// dirOf returns ("": left out): groups in order of first appearance,
 // indexes in order within each.
-func groupByDir(acts []*action, keep func(*action) bool) [][]int {
+func groupByDir(acts []*action, dirOf func(*action) string) [][]int {
 	var groups [][]int
 	index := map[string]int{}
 	for i, a := range acts {
-		if !keep(a) {
+		d := dirOf(a)
+		if d == "" {
 			continue
 		}
-		d := a.dir
 		g, ok := index[d]
 		if !ok {
 			g = len(groups)
@@ -581,9 +590,12 @@ func groupByDir(acts []*action, keep func(*action) bool) [][]int {
 // commit carries out the actions: it writes every new content to a
 // temporary file first (undoing everything if one fails), then renames them
 // into place and deletes (in order within each directory, directories in
-// parallel), then makes it durable.
-func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger) (*Result, error) {
-	var created []string // directories made, parents first
+// parallel), then makes it durable. A file whose directory does not exist
+// is written under its own name in a staging directory instead, renamed
+// into place with all its directory holds (see stager). root is the
+// output directory, absolute.
+func commit(ctx context.Context, acts []*action, root string, mode syncMode, log *slog.Logger) (*Result, error) {
+	st := stager{root: root, dirs: map[string]stagedDir{}, exists: map[string]bool{}}
 	rollback := func() {
 		for _, a := range acts {
 			if a.tmp != "" {
@@ -591,18 +603,16 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 				a.tmp = ""
 			}
 		}
-		for i := len(created) - 1; i >= 0; i-- {
-			os.Remove(created[i])
-		}
+		st.undo()
 	}
 	var writes []*action
-	known := map[string]bool{} // directories that exist
 	for _, a := range acts {
 		if a.kind != actWrite {
 			continue
 		}
 		writes = append(writes, a)
-		if err := mkdirAll(a.dir, &created, known); err != nil {
+		var err error
+		if a.wdir, a.staged, err = st.dirFor(a.dir); err != nil {
 			rollback()
 			return nil, fmt.Errorf("output %s: %w", a.display, err)
 		}
@@ -611,12 +621,20 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 		rollback()
 		return nil, err
 	}
-	if mode == syncFilesystems && len(writes) > 0 {
+	switch {
+	case mode == syncFilesystems && len(writes) > 0:
 		tmpDirs := map[string]bool{}
 		for _, a := range writes {
-			tmpDirs[a.dir] = true
+			tmpDirs[a.wdir] = true
 		}
 		if err := syncFilesystemsOf(tmpDirs); err != nil {
+			rollback()
+			return nil, err
+		}
+	case mode == syncEachFile:
+		// The files are synced; a staging directory's entries must be
+		// too before it appears under its name.
+		if err := st.syncDirs(); err != nil {
 			rollback()
 			return nil, err
 		}
@@ -626,13 +644,28 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 		rollback()
 		return nil, err
 	}
+	if testHookBeforeRenames != nil {
+		testHookBeforeRenames()
+	}
 	// Renames and deletions run one directory per worker (files in
 	// different directories do not contend for a directory lock); the
 	// log lines and the Result follow in order afterwards.
 	done := make([]bool, len(acts))
 	errs := make([]error, len(acts))
-	groups := groupByDir(acts, func(a *action) bool { return a.kind == actWrite || a.kind == actDelete })
-	parallel(len(groups), 1, func(g int) {
+	groups := groupByDir(acts, func(a *action) string {
+		if a.kind == actWrite && a.staged == nil || a.kind == actDelete {
+			return a.dir
+		}
+		return ""
+	})
+	parallel(len(groups)+len(st.stagings), 1, func(g int) {
+		if g >= len(groups) {
+			s := st.stagings[g-len(groups)]
+			if s.err = renameNoReplace(s.tmp, s.top); s.err == nil {
+				s.renamed = true
+			}
+			return
+		}
 		var d dirAt
 		defer d.close()
 		for _, i := range groups[g] {
@@ -656,11 +689,17 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 			done[i] = true
 		}
 	})
-	res := &Result{}
-	dirs := map[string]bool{}
-	for _, d := range created {
-		dirs[filepath.Dir(d)] = true
+	for i, a := range acts {
+		if s := a.staged; s != nil {
+			if s.renamed {
+				done[i], a.tmp = true, ""
+			} else {
+				errs[i] = s.err
+			}
+		}
 	}
+	res := &Result{}
+	dirs := st.parents()
 	var first error
 	for i, a := range acts {
 		switch a.kind {
@@ -704,6 +743,7 @@ func commit(ctx context.Context, acts []*action, mode syncMode, log *slog.Logger
 				os.Remove(a.tmp)
 			}
 		}
+		st.undoStagings()
 		return res, first
 	}
 	switch mode {
@@ -767,7 +807,7 @@ func writeTemps(writes []*action, noSync bool) error {
 		chunk := writes[start:min(start+batch, len(writes))]
 		fds := make([]int, 0, len(chunk))
 		for _, a := range chunk {
-			fd, name, err := openTemp(unix.AT_FDCWD, a.dir, a.body, a.uid, a.gid, a.mode, nil)
+			fd, name, err := openTemp(unix.AT_FDCWD, a.wdir, a.stagedName(), a.body, a.uid, a.gid, a.mode, nil)
 			if err != nil {
 				for _, fd := range fds {
 					syscall.Close(fd)
@@ -804,7 +844,7 @@ func writeTemps(writes []*action, noSync bool) error {
 // contend for a directory lock), as many workers as processors. The error
 // reported is that of the first failing file in writes' order.
 func writeTempsByDir(writes []*action) error {
-	groups := groupByDir(writes, func(*action) bool { return true })
+	groups := groupByDir(writes, func(a *action) string { return a.wdir })
 	errs := make([]error, len(writes))
 	parallel(len(groups), 1, func(g int) {
 		var modes createModes
@@ -812,8 +852,8 @@ func writeTempsByDir(writes []*action) error {
 		defer d.close()
 		for _, i := range groups[g] {
 			a := writes[i]
-			dfd, _ := d.open(a.path)
-			fd, name, err := openTemp(dfd, a.dir, a.body, a.uid, a.gid, a.mode, &modes)
+			dfd := d.openDir(a.wdir)
+			fd, name, err := openTemp(dfd, a.wdir, a.stagedName(), a.body, a.uid, a.gid, a.mode, &modes)
 			if err == nil {
 				a.tmp = name // from now on, rollback removes it
 				if err = syscall.Close(fd); err != nil {
@@ -924,7 +964,8 @@ type createModes struct {
 	exact, inexact []uint32
 }
 
-// openTemp creates a new file ".oac-tmp-<random>" in dir holding body,
+// openTemp creates a new file ".oac-tmp-<random>" (or name, when not "")
+// in dir holding body,
 // owned by uid:gid (-1: unchanged) and with mode (chowned first, so that no
 // special bit is lost), and returns it open. With modes (nil: always
 // chmod), a new file of a plain mode is created with that mode and its
@@ -933,17 +974,20 @@ type createModes struct {
 //
 // dir is a clean absolute path; dfd is dir open (dirAt.open) or
 // unix.AT_FDCWD.
-func openTemp(dfd int, dir string, body []byte, uid, gid int, mode fs.FileMode, modes *createModes) (int, string, error) {
+func openTemp(dfd int, dir, name string, body []byte, uid, gid int, mode fs.FileMode, modes *createModes) (int, string, error) {
 	want := unixMode(mode)
 	direct := modes != nil && uid == -1 && gid == -1 && want&^0o777 == 0 && !slices.Contains(modes.inexact, want)
 	perm := uint32(0o600)
 	if direct {
 		perm = want
 	}
-	var name string
 	fd := -1
+	given := name
 	for range 100 {
-		base := ".oac-tmp-" + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		base := given
+		if base == "" {
+			base = ".oac-tmp-" + strconv.FormatUint(uint64(rand.Uint32()), 10)
+		}
 		name = dir + "/" + base
 		if dir == "/" {
 			name = dir + base
@@ -958,7 +1002,7 @@ func openTemp(dfd int, dir string, body []byte, uid, gid int, mode fs.FileMode, 
 		if err == nil {
 			break
 		}
-		if err != syscall.EEXIST {
+		if err != syscall.EEXIST || given != "" {
 			return -1, "", &fs.PathError{Op: "create", Path: name, Err: err}
 		}
 	}
@@ -1179,18 +1223,28 @@ func (d *dirAt) open(path string) (int, string) {
 	if name == "" || name == "." || name == ".." {
 		return unix.AT_FDCWD, path
 	}
+	fd := d.openDir(dir)
+	if fd == unix.AT_FDCWD {
+		return fd, path
+	}
+	return fd, name
+}
+
+// openDir opens dir unless it is the one already open, and returns it,
+// or unix.AT_FDCWD if it cannot be opened.
+func (d *dirAt) openDir(dir string) int {
 	if d.ok && d.dir == dir {
-		return d.fd, name
+		return d.fd
 	}
 	d.close()
 	fd, err := retryEINTR(func() (int, error) {
 		return unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	})
 	if err != nil {
-		return unix.AT_FDCWD, path
+		return unix.AT_FDCWD
 	}
 	d.dir, d.fd, d.ok = dir, fd, true
-	return fd, name
+	return fd
 }
 
 // close closes the open directory, if any.

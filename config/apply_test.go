@@ -100,6 +100,16 @@ func modeStr(m fs.FileMode) string {
 }
 
 // needRoot skips tests that chown to other users or expect root's files.
+// changeList is res.Changes as "kind path" lines, paths relative to root.
+func changeList(res *Result, root string) []string {
+	var out []string
+	for _, c := range res.Changes {
+		rel, _ := filepath.Rel(root, c.Path)
+		out = append(out, c.Kind.String()+" "+rel)
+	}
+	return out
+}
+
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
@@ -817,11 +827,7 @@ func TestApplySyncModes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			for _, c := range res.Changes {
-				rel, _ := filepath.Rel(o.OutputDir, c.Path)
-				got = append(got, c.Kind.String()+" "+rel)
-			}
+			got := changeList(res, o.OutputDir)
 			got = append(got, listTree(t, o.OutputDir)...)
 			if first == nil {
 				first = got

@@ -186,7 +186,14 @@
 //     every run, so only the inode and mtime show the difference);
 //   - missing parent directories are made with mode 0755 (less the umask,
 //     as the original's makedirs under the usual umask 022) and are not
-//     chowned;
+//     chowned. Below the output directory a new directory is built under
+//     a temporary name beside it (".oac-tmp-dir-*"), its files written
+//     under their own names, and it is renamed into place whole (refusing
+//     to replace a directory made meanwhile) once they are durable: a
+//     crash leaves no half-filled new directory, and its files need no
+//     temporary file and rename each (on the benchmark's 1,000 new files,
+//     a fifth of the run). The output directory itself and those above it
+//     are made in place: nothing is written outside the output directory;
 //   - otherwise the content goes to a temporary file in the same directory,
 //     which is chowned, then chmodded (so that no bit is lost); once every
 //     temporary file is written (any failure removes them all and the
@@ -199,8 +206,9 @@
 //     (for a filesystem shared with a busy writer, whose data syncfs would
 //     wait for). The original does not sync at all; ApplyOptions.NoSync
 //     skips syncing for scratch trees (the writes stay atomic). A crash
-//     before the renames can leave
-//     ".oac-tmp-*" files behind (the original leaves "tmpXXXXXXXX" ones);
+//     before the renames can leave ".oac-tmp-*" files and
+//     ".oac-tmp-dir-*" directories behind (the original leaves
+//     "tmpXXXXXXXX" files);
 //   - a target that is a symlink (inside the output root) is replaced by a
 //     regular file with the mode and owner of the link's target, which is
 //     left untouched, as in the original. Deleting (allow_empty: false)
