@@ -15,9 +15,10 @@
 //
 // The scenarios that write an output tree also time a floor, alternating
 // with the two tools: this program run with -floor reads the metadata and
-// the templates and writes the templates unrendered through temporary files
-// renamed into place, in parallel, with no stat, mode, log or sync
-// (floor.go). It is the least any os-apply-config must do, so Python's
+// the templates and writes the templates unrendered, in parallel, with no
+// stat, mode, log or sync: through temporary files renamed into place in
+// the output directory, and in the new directories below it (built under
+// temporary names, as ours does) straight under their names (floor.go). It is the least any os-apply-config must do, so Python's
 // time divided by the floor's (the python/floor column) is the largest
 // speed-up any tool could show on the machine: on a filesystem where
 // creating files is slow, that bound can be under a target.

@@ -14,12 +14,16 @@ import (
 
 // The floor is the least work any os-apply-config must do on a scenario,
 // done as cheaply as plain Go can: read every template and write its bytes,
-// unrendered, to the output tree, each file through a temporary file renamed
-// into place (the original's own way of writing), one directory per worker
-// on every processor, with no stat, no mode, no log and no sync. It runs
-// as a child process (oac-compare -floor TEMPLATES OUT METADATA), so that its time
-// includes a Go program's start-up like ours. Python's time divided by the
-// floor's is the largest speed-up any tool could show on this machine.
+// unrendered, to the output tree, one directory per worker on every
+// processor, with no stat, no mode, no log and no sync. Files go straight
+// into the output directory through temporary files renamed into place
+// (the original's own way of writing); the directories below it, new in
+// every scenario, are built under temporary names with their files
+// written under their own names, and each top one renamed into place at
+// the end (what ours does, config/stage.go). It runs as a child process
+// (oac-compare -floor TEMPLATES OUT METADATA), so that its time includes a
+// Go program's start-up like ours. Python's time divided by the floor's is
+// the largest speed-up any tool could show on this machine.
 
 // runFloor reads the metadata file and copies the templates tree to out as
 // described above. Templates are read with one read(2) each (the
@@ -28,25 +32,36 @@ func runFloor(templates, out, metadata string) error {
 	if _, err := os.ReadFile(metadata); err != nil {
 		return err
 	}
-	type dirJob struct{ src, dst string }
+	type dirJob struct {
+		src, dst string // dst: where the files are written
+		staged   bool   // dst is new: no temporary files
+	}
 	var jobs []dirJob
-	var walk func(src, dst string) error
-	walk = func(src, dst string) error {
+	var tops [][2]string // staged top directories: temporary name, final name
+	var walk func(src, dst string, staged bool) error
+	walk = func(src, dst string, staged bool) error {
 		entries, err := os.ReadDir(src)
 		if err != nil {
 			return err
 		}
-		jobs = append(jobs, dirJob{src, dst})
+		jobs = append(jobs, dirJob{src, dst, staged})
 		for _, e := range entries {
-			if e.IsDir() {
-				if err := walk(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
-					return err
-				}
+			if !e.IsDir() {
+				continue
+			}
+			sub := filepath.Join(dst, e.Name())
+			if !staged {
+				tmp := filepath.Join(dst, ".floor-dir-"+e.Name())
+				tops = append(tops, [2]string{tmp, sub})
+				sub = tmp
+			}
+			if err := walk(filepath.Join(src, e.Name()), sub, true); err != nil {
+				return err
 			}
 		}
 		return nil
 	}
-	if err := walk(templates, out); err != nil {
+	if err := walk(templates, out, false); err != nil {
 		return err
 	}
 	for _, j := range jobs {
@@ -65,7 +80,7 @@ func runFloor(templates, out, metadata string) error {
 				if i >= len(jobs) {
 					return
 				}
-				errs[i] = copyDir(jobs[i].src, jobs[i].dst, buf)
+				errs[i] = copyDir(jobs[i].src, jobs[i].dst, jobs[i].staged, buf)
 			}
 		})
 	}
@@ -75,12 +90,17 @@ func runFloor(templates, out, metadata string) error {
 			return err
 		}
 	}
+	for _, t := range tops {
+		if err := os.Rename(t[0], t[1]); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // copyDir copies the regular files of src to dst (which exists), each
-// through a temporary file renamed into place.
-func copyDir(src, dst string, buf []byte) error {
+// through a temporary file renamed into place unless staged.
+func copyDir(src, dst string, staged bool, buf []byte) error {
 	sfd, err := unix.Open(src, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: src, Err: err}
@@ -109,7 +129,10 @@ func copyDir(src, dst string, buf []byte) error {
 		if err != nil {
 			return &os.PathError{Op: "read", Path: filepath.Join(src, name), Err: err}
 		}
-		tmp := ".floor-" + strconv.Itoa(i)
+		tmp := name
+		if !staged {
+			tmp = ".floor-" + strconv.Itoa(i)
+		}
 		outFD, err := unix.Openat(dfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
 		if err != nil {
 			return &os.PathError{Op: "create", Path: filepath.Join(dst, tmp), Err: err}
@@ -118,6 +141,9 @@ func copyDir(src, dst string, buf []byte) error {
 		unix.Close(outFD)
 		if err != nil {
 			return &os.PathError{Op: "write", Path: filepath.Join(dst, tmp), Err: err}
+		}
+		if staged {
+			continue
 		}
 		if err := unix.Renameat(dfd, tmp, dfd, name); err != nil {
 			return fmt.Errorf("rename %s: %w", filepath.Join(dst, name), err)

@@ -143,7 +143,7 @@ func run(ours, real, self string, n int, work, only string, w io.Writer) error {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w, "floor: the least any tool must do (read the metadata and the templates, write the templates unrendered through temporary files renamed into place, in parallel, no stat, no sync; floor.go); python/floor is the largest speed-up any tool can show here")
+	fmt.Fprintln(w, "floor: the least any tool must do (read the metadata and the templates, write the templates unrendered, new directories built under temporary names and renamed into place, in parallel, no stat, no sync; floor.go); python/floor is the largest speed-up any tool can show here")
 	return nil
 }
 
