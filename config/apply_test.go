@@ -837,3 +837,15 @@ func TestApplySyncModes(t *testing.T) {
 		})
 	}
 }
+
+func TestCompareConcat(t *testing.T) {
+	for _, s := range []string{"", "a", "a.oac", "a.oa", "a.oacx", "a-b", "a/b", "b", "a.oab", "a.oad"} {
+		for _, a := range []string{"", "a", "a.", "ab"} {
+			for _, b := range []string{"", ".oac", "c"} {
+				if got, want := compareConcat(s, a, b), strings.Compare(s, a+b); got < 0 != (want < 0) || got > 0 != (want > 0) {
+					t.Errorf("compareConcat(%q, %q, %q) = %d, want the sign of %d", s, a, b, got, want)
+				}
+			}
+		}
+	}
+}

@@ -2,7 +2,11 @@ package config
 
 import (
 	"bytes"
+	"encoding/binary"
+	"io/fs"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -128,4 +132,63 @@ func FuzzMustacheFastPath(f *testing.F) {
 			t.Fatalf("trees differ:\nfast   %+v\nregexp %+v", fast, slow)
 		}
 	})
+}
+
+// dirent64 builds one linux_dirent64 record, padded to 8 bytes.
+func dirent64(name string, typ byte) []byte {
+	reclen := (19 + len(name) + 1 + 7) &^ 7
+	b := make([]byte, reclen)
+	binary.NativeEndian.PutUint64(b, 1)
+	binary.NativeEndian.PutUint16(b[16:], uint16(reclen))
+	b[18] = typ
+	copy(b[19:], name)
+	return b
+}
+
+func FuzzParseDirents(f *testing.F) {
+	f.Add(slices.Concat(dirent64(".", 4), dirent64("..", 4), dirent64("a", 8), dirent64("dir", 4), dirent64("l", 10), dirent64("u", 0), dirent64("gone", 0), dirent64("fifo", 1)))
+	f.Add([]byte{})
+	f.Add(dirent64("x", 8)[:10])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lstat := func(name string) (fs.FileMode, error) {
+			if name == "gone" {
+				return 0, fs.ErrNotExist
+			}
+			return fs.ModeSocket, nil
+		}
+		out, err := parseDirents(b, "p/", nil, lstat)
+		if err != nil && err != errBadDirent {
+			t.Fatalf("error %v", err)
+		}
+		for _, e := range out {
+			name := e.name()
+			if name == "" || name == "." || name == ".." || strings.IndexByte(name, 0) >= 0 || e.path != "p/"+name {
+				t.Fatalf("entry %+v", e)
+			}
+		}
+	})
+}
+
+func TestParseDirents(t *testing.T) {
+	b := slices.Concat(dirent64(".", 4), dirent64("..", 4), dirent64("a", 8), dirent64("dir", 4), dirent64("l", 10), dirent64("u", 0), dirent64("gone", 0), dirent64("fifo", 1))
+	out, err := parseDirents(b, "p/", nil, func(name string) (fs.FileMode, error) {
+		if name == "gone" {
+			return 0, fs.ErrNotExist
+		}
+		return fs.ModeDir, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range out {
+		got = append(got, e.path+" "+e.typ.String())
+	}
+	want := []string{"p/a ----------", "p/dir d---------", "p/l L---------", "p/u d---------", "p/fifo ?---------"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := parseDirents(b[:len(b)-3], "p/", nil, func(string) (fs.FileMode, error) { return 0, nil }); err != errBadDirent {
+		t.Errorf("truncated: %v", err)
+	}
 }

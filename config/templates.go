@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Template is one template of a templates tree.
@@ -59,7 +63,8 @@ func FindTemplates(root string) ([]Template, error) {
 // findTemplates is FindTemplates, with what the listing said of each.
 func findTemplates(root string) ([]listedTemplate, error) {
 	var out []listedTemplate
-	if err := walkTemplates(root, "", &out); err != nil {
+	buf := make([]byte, 16<<10)
+	if err := walkTemplates(root, "", &out, buf); err != nil {
 		if errors.Is(err, errRootMissing) {
 			return nil, nil
 		}
@@ -71,31 +76,27 @@ func findTemplates(root string) ([]listedTemplate, error) {
 
 var errRootMissing = errors.New("templates root missing")
 
-func walkTemplates(root, rel string, out *[]listedTemplate) error {
+// walkTemplates lists the directory rel of root into out, and those below
+// it; buf is getdents(2) scratch.
+func walkTemplates(root, rel string, out *[]listedTemplate, buf []byte) error {
 	dir := root
 	if rel != "" {
 		dir = pyJoin(root, filepath.FromSlash(rel))
 	}
-	entries, err := os.ReadDir(dir)
+	prefix := pyJoin(dir, "")
+	entries, err := readDir(dir, prefix, buf)
 	if err != nil {
 		if rel == "" && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
 			return errRootMissing
 		}
 		return fmt.Errorf("read templates directory: %w", err)
 	}
-	byName := make(map[string]fs.DirEntry, len(entries))
 	for _, e := range entries {
-		byName[e.Name()] = e
-	}
-	for _, e := range entries {
-		name := e.Name()
-		r := name
-		if rel != "" {
-			r = rel + "/" + name
-		}
-		p := pyJoin(dir, name)
-		isDir := e.IsDir()
-		if e.Type()&fs.ModeSymlink != 0 {
+		// e.path is pyJoin(dir, name), which ends with rel/name.
+		name, p := e.name(), e.path
+		r := p[len(prefix)-len(rel)-min(len(rel), 1):]
+		isDir := e.typ == fs.ModeDir
+		if e.typ == fs.ModeSymlink {
 			// os.walk lists a symlink to a directory among the directories
 			// (and does not descend into it), anything else among the files.
 			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
@@ -103,7 +104,7 @@ func walkTemplates(root, rel string, out *[]listedTemplate) error {
 			}
 		}
 		if isDir {
-			if err := walkTemplates(root, r, out); err != nil {
+			if err := walkTemplates(root, r, out, buf); err != nil {
 				return err
 			}
 			continue
@@ -111,13 +112,14 @@ func walkTemplates(root, rel string, out *[]listedTemplate) error {
 		if strings.HasSuffix(name, ControlSuffix) {
 			continue
 		}
-		t := listedTemplate{Template{Path: p, Rel: r}, e.Type().IsRegular()}
+		t := listedTemplate{Template{Path: p, Rel: r}, e.typ == 0}
 		// The control file must be a regular file, symlinks followed (the
 		// listing spares a stat for the templates that have none).
-		if ce, ok := byName[name+ControlSuffix]; ok {
-			if ce.Type().IsRegular() {
+		if i, ok := slices.BinarySearchFunc(entries, name, func(e dirent, n string) int { return compareConcat(e.name(), n, ControlSuffix) }); ok {
+			switch ce := entries[i]; ce.typ {
+			case 0:
 				t.Control = p + ControlSuffix
-			} else if ce.Type()&fs.ModeSymlink != 0 {
+			case fs.ModeSymlink:
 				if fi, err := os.Stat(p + ControlSuffix); err == nil && fi.Mode().IsRegular() {
 					t.Control = p + ControlSuffix
 				}
@@ -127,6 +129,119 @@ func walkTemplates(root, rel string, out *[]listedTemplate) error {
 	}
 	return nil
 }
+
+// dirent is a directory entry: its path (the listing's prefix and its
+// name), the length of its name and its type (the fs.ModeType bits; 0 for
+// a regular file).
+type dirent struct {
+	path    string
+	nameLen int
+	typ     fs.FileMode
+}
+
+func (e *dirent) name() string { return e.path[len(e.path)-e.nameLen:] }
+
+// compareConcat is strings.Compare(s, a+b), without making a+b.
+func compareConcat(s, a, b string) int {
+	if len(s) < len(a) {
+		return strings.Compare(s, a[:len(s)])*2 - 1 // s < a if s is a's prefix
+	}
+	if c := strings.Compare(s[:len(a)], a); c != 0 {
+		return c
+	}
+	return strings.Compare(s[len(a):], b)
+}
+
+// readDir lists dir sorted by name, without "." and "..", with the types
+// getdents(2) gives (an lstat for an entry of unknown type). It is
+// os.ReadDir without an fs.DirEntry and its allocations per entry, and
+// without the poller set-up of os.Open: a third of the cost of listing a
+// thousand templates.
+// Each entry's path is prefix followed by its name.
+func readDir(dir, prefix string, buf []byte) ([]dirent, error) {
+	fd, err := retryEINTR(func() (int, error) {
+		return unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	})
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	defer unix.Close(fd)
+	var out []dirent
+	for {
+		n, err := retryEINTR(func() (int, error) { return unix.Getdents(fd, buf) })
+		if err != nil {
+			return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: err}
+		}
+		if n <= 0 {
+			break
+		}
+		out, err = parseDirents(buf[:n], prefix, out, func(name string) (fs.FileMode, error) {
+			var st unix.Stat_t
+			_, err := retryEINTR(func() (int, error) { return 0, unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+			return (&statInfo{st: st}).Mode().Type(), err
+		})
+		if err == errBadDirent {
+			return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: syscall.EIO}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b dirent) int { return strings.Compare(a.name(), b.name()) })
+	return out, nil
+}
+
+// parseDirents appends to out the entries of b, a getdents(2) result
+// (linux_dirent64 records), but "." and "..". lstat gives the type of an
+// entry whose type the filesystem did not give (an entry it finds removed
+// since is left out).
+func parseDirents(b []byte, prefix string, out []dirent, lstat func(name string) (fs.FileMode, error)) ([]dirent, error) {
+	for len(b) > 0 {
+		if len(b) < direntNameOff {
+			return out, errBadDirent
+		}
+		reclen := int(binary.NativeEndian.Uint16(b[16:18]))
+		if reclen < direntNameOff || reclen > len(b) {
+			return out, errBadDirent
+		}
+		dtype, nameb := b[18], b[direntNameOff:reclen]
+		b = b[reclen:]
+		if i := bytes.IndexByte(nameb, 0); i >= 0 {
+			nameb = nameb[:i]
+		}
+		if len(nameb) == 0 || nameb[0] == '.' && (len(nameb) == 1 || len(nameb) == 2 && nameb[1] == '.') {
+			continue
+		}
+		e := dirent{path: prefix + string(nameb), nameLen: len(nameb)}
+		switch dtype {
+		case unix.DT_REG:
+		case unix.DT_DIR:
+			e.typ = fs.ModeDir
+		case unix.DT_LNK:
+			e.typ = fs.ModeSymlink
+		case unix.DT_UNKNOWN:
+			typ, err := lstat(e.name())
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // removed since listed
+			}
+			if err != nil {
+				return out, &fs.PathError{Op: "lstat", Path: e.path, Err: err}
+			}
+			e.typ = typ
+		default:
+			e.typ = fs.ModeIrregular // a FIFO, socket or device: a template, never read
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// errBadDirent is a getdents(2) result that is not linux_dirent64 records.
+var errBadDirent = errors.New("malformed directory entry")
+
+// direntNameOff is where the name starts in a linux_dirent64 (after d_ino,
+// d_off, d_reclen and d_type).
+const direntNameOff = 19
 
 // pyJoin is Python's os.path.join(a, b) for a relative b: it adds a slash
 // only when a does not end in one, and cleans nothing, so that paths read
