@@ -419,14 +419,14 @@ func plan(files []rendered, outDir string) ([]*action, string, error) {
 			return nil, "", fmt.Errorf("%w: template %s: %q is not a local path", ErrUnsafePath, f.tpl.Path, f.tpl.Rel)
 		}
 		a := &action{
-			path:    filepath.Join(absRoot, rel),
+			path:    joinClean(absRoot, rel),
 			display: pyJoin(outDir, f.tpl.Rel),
 			body:    f.body,
 			uid:     -1,
 			gid:     -1,
 		}
 		acts[i] = a
-		dir := filepath.Dir(a.path)
+		dir := a.path[:max(strings.LastIndexByte(a.path, '/'), 1)]
 		a.dir = dir
 		a.wdir = dir
 		if _, ok := dirs[dir]; !ok {
@@ -934,7 +934,13 @@ func openTemplate(dfd int, name, path string) (int, fs.FileInfo) {
 // readOpen reads the open file fd to its end; size is the expected size
 // (a hint); errors name path.
 func readOpen(fd int, path string, size int64) ([]byte, error) {
-	buf := make([]byte, 0, max(size+1, 512))
+	// One byte more than the size, so that the first read can come short
+	// and end it; 512 when the size says nothing (0 for /proc files).
+	c := size + 1
+	if size <= 0 {
+		c = 512
+	}
+	buf := make([]byte, 0, c)
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, cap(buf))
@@ -1107,9 +1113,29 @@ func mkdirAll(dir string, created *[]string, known map[string]bool) error {
 	return nil
 }
 
+// joinClean is filepath.Join(root, rel) for a clean absolute root and a
+// local rel, without cleaning again when rel is clean already (as the
+// names of a listing joined with slashes are).
+func joinClean(root, rel string) string {
+	clean := rel != "" && rel[0] != '/' && rel[len(rel)-1] != '/' && !strings.Contains(rel, "//")
+	for c := range strings.SplitSeq(rel, "/") {
+		if c == "." || c == ".." {
+			clean = false
+			break
+		}
+	}
+	if !clean {
+		return filepath.Join(root, rel)
+	}
+	if root == "/" {
+		return "/" + rel
+	}
+	return root + "/" + rel
+}
+
 // within reports whether the clean absolute path p is root or under it.
 func within(root, p string) bool {
-	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
+	return root == "/" || strings.HasPrefix(p, root) && (len(p) == len(root) || p[len(root)] == '/')
 }
 
 // resolveDir resolves the directory dir as resolvePath does and tells

@@ -849,3 +849,13 @@ func TestCompareConcat(t *testing.T) {
 		}
 	}
 }
+
+func TestJoinClean(t *testing.T) {
+	for _, root := range []string{"/", "/o", "/a/b"} {
+		for _, rel := range []string{"x", "a/b", "a//b", "a/./b", "a/../b", ".", "..x/y", "x.", "a/b/", "./a", "...", "a/.."} {
+			if got, want := joinClean(root, rel), filepath.Join(root, rel); got != want {
+				t.Errorf("joinClean(%q, %q) = %q, want %q", root, rel, got, want)
+			}
+		}
+	}
+}
