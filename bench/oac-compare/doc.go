@@ -6,11 +6,18 @@
 //
 //	big-meta-200    1 MB metadata, 200 templates of ~520 output lines
 //	small-1000      2 KB metadata, 1,000 small templates in 20 directories
+//	small-1000-same small-1000 again over the tree an earlier run left, every
+//	                file already right (the common run in TripleO, where
+//	                any metadata change reruns os-apply-config)
+//	small-1000-chg  small-1000 over the tree of other metadata (another
+//	                node address): every file changes
 //	key-lookup-1mb  --key services.svc123.db.host --type netaddress on the 1 MB file
 //	startup         --version
 //
 // Each scenario runs once per tool as a warm-up (discarded), then -n times
-// per tool, alternating, each rendering run into a fresh output directory.
+// per tool, alternating, each rendering run into a fresh output directory
+// (for the reruns, a fresh copy of the tree the original rendered, made
+// before the timing starts).
 // CPU time is the child's user+system time (rusage).
 //
 // The scenarios that write an output tree also time a floor, alternating

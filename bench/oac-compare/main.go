@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,9 +18,10 @@ import (
 )
 
 type scenario struct {
-	name  string
-	args  func(out string) []string
-	floor func(out string) []string // this program's -floor arguments, for the scenarios that write an output tree
+	name    string
+	args    func(out string) []string
+	floor   func(out string) []string // this program's -floor arguments, for the scenarios that write an output tree
+	prepare func(out string) error    // makes the output tree a run starts from (nil: none)
 }
 
 type sample struct{ wall, cpu time.Duration }
@@ -77,6 +80,19 @@ func run(ours, real, self string, n int, work, only string, w io.Writer) error {
 		inputs[s] = in
 	}
 	big, small := inputs[oacbench.BigMeta], inputs[oacbench.Small]
+	// The reruns start from the output tree of an earlier run, rendered
+	// by the original: of the same metadata (every file already right),
+	// or of metadata with another node address (every file changes).
+	refSame, refChanged := filepath.Join(work, "ref-same"), filepath.Join(work, "ref-changed")
+	changed, err := changedMetadata(small.Metadata)
+	if err != nil {
+		return err
+	}
+	for ref, md := range map[string]string{refSame: small.Metadata, refChanged: changed} {
+		if _, err := timeRun(real, []string{"--fallback-metadata", "-t", small.Templates, "-o", ref, "-m", md}); err != nil {
+			return fmt.Errorf("rendering %s: %w", ref, err)
+		}
+	}
 	render := func(in *oacbench.Input) func(string) []string {
 		return func(out string) []string {
 			return []string{"--fallback-metadata", "-t", in.Templates, "-o", out, "-m", in.Metadata}
@@ -88,6 +104,8 @@ func run(ours, real, self string, n int, work, only string, w io.Writer) error {
 	scenarios := []scenario{
 		{name: string(oacbench.BigMeta), args: render(big), floor: floor(big)},
 		{name: string(oacbench.Small), args: render(small), floor: floor(small)},
+		{name: "small-1000-same", args: render(small), prepare: func(out string) error { return copyTree(refSame, out) }},
+		{name: "small-1000-chg", args: render(small), prepare: func(out string) error { return copyTree(refChanged, out) }},
 		{name: "key-lookup-1mb", args: func(string) []string {
 			return []string{"--fallback-metadata", "-m", big.Metadata, "--key", oacbench.KeyLookup, "--type", oacbench.KeyLookupType}
 		}},
@@ -123,6 +141,11 @@ func run(ours, real, self string, n int, work, only string, w io.Writer) error {
 				// deleted in the last 30 s (recently_deleted), which made
 				// any run after a deletion pay 0.4-0.7 s for 1,000 files,
 				// more than either tool's own work.
+				if sc.prepare != nil {
+					if err := sc.prepare(out); err != nil {
+						return err
+					}
+				}
 				syscall.Sync()
 				s, err := timeRun(tool, args)
 				if err != nil {
@@ -140,11 +163,56 @@ func run(ours, real, self string, n int, work, only string, w io.Writer) error {
 		if sc.floor != nil {
 			fw, _ := median(times[2])
 			fmt.Fprintf(w, " %10.4fs %10.1f×", fw.Seconds(), ratio(pw, fw))
+		} else if sc.prepare != nil {
+			fmt.Fprintf(w, " %11s %11s", "-", "-")
 		}
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, "floor: the least any tool must do (read the metadata and the templates, write the templates unrendered, new directories built under temporary names and renamed into place, in parallel, no stat, no sync; floor.go); python/floor is the largest speed-up any tool can show here")
 	return nil
+}
+
+// changedMetadata writes, beside the small scenario's metadata file, a
+// copy with another node address, and returns its path.
+func changedMetadata(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	c := bytes.ReplaceAll(b, []byte(`"ip": "192.0.2.21"`), []byte(`"ip": "192.0.2.99"`))
+	if bytes.Equal(b, c) {
+		return "", fmt.Errorf("%s: no node address to change", path)
+	}
+	out := strings.TrimSuffix(path, ".json") + "-changed.json"
+	return out, os.WriteFile(out, c, 0o644)
+}
+
+// copyTree copies the directory tree src (directories, and regular files
+// with their modes) to dst, which must not exist; a missing src makes an
+// empty dst.
+func copyTree(src, dst string) error {
+	if _, err := os.Stat(src); os.IsNotExist(err) {
+		return os.MkdirAll(dst, 0o755)
+	}
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(target, info.Mode().Perm())
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm())
+	})
 }
 
 func timeRun(bin string, args []string) (sample, error) {

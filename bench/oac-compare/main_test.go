@@ -29,7 +29,7 @@ func TestRun(t *testing.T) {
 	if err := run("/bin/true", "/bin/true", "/bin/true", 1, t.TempDir(), "", &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"big-meta-200", "small-1000", "key-lookup-1mb", "startup", "speed-up", "python/floor"} {
+	for _, s := range []string{"big-meta-200", "small-1000", "small-1000-same", "small-1000-chg", "key-lookup-1mb", "startup", "speed-up", "python/floor"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("output lacks %q:\n%s", s, out.String())
 		}
