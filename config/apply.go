@@ -203,6 +203,7 @@ func syncModeOf(o *ApplyOptions) syncMode {
 type rendered struct {
 	tpl     Template
 	fi      fs.FileInfo // stat of the template (symlinks followed)
+	st      statInfo    // where fi points when the template was opened first
 	statErr error
 	body    []byte
 	ctl     Control
@@ -239,7 +240,9 @@ func renderAll(ctx context.Context, tpls []listedTemplate, data any, o *ApplyOpt
 				// A regular file when listed: open it, then fstat it,
 				// which is cheaper than a stat by name (and no device
 				// or FIFO is opened unless swapped in since).
-				fd, r.fi = openTemplate(dfd, name, r.tpl.Path)
+				if fd = openTemplate(dfd, name, r.tpl.Path, &r.st); fd >= 0 {
+					r.fi = &r.st
+				}
 			}
 			if fd < 0 {
 				r.fi, r.statErr = statAt(dfd, name, r.tpl.Path)
@@ -913,22 +916,22 @@ func readFileAt(dfd int, name, path string, size int64) ([]byte, error) {
 }
 
 // openTemplate opens the template name in the directory dfd (path is its
-// whole path) for reading, without blocking on a FIFO, and fstats it. It
-// returns -1 when either fails: the caller then stats it by name, for the
-// error the original gives.
-func openTemplate(dfd int, name, path string) (int, fs.FileInfo) {
+// whole path) for reading, without blocking on a FIFO, and fstats it into
+// fi. It returns -1 when either fails: the caller then stats it by name,
+// for the error the original gives.
+func openTemplate(dfd int, name, path string, fi *statInfo) int {
 	fd, err := retryEINTR(func() (int, error) {
 		return unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	})
 	if err != nil {
-		return -1, nil
+		return -1
 	}
-	fi := &statInfo{name: path[strings.LastIndexByte(path, '/')+1:]}
+	fi.name = path[strings.LastIndexByte(path, '/')+1:]
 	if err := unix.Fstat(fd, &fi.st); err != nil {
 		syscall.Close(fd)
-		return -1, nil
+		return -1
 	}
-	return fd, fi
+	return fd
 }
 
 // readOpen reads the open file fd to its end; size is the expected size

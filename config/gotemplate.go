@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 )
 
@@ -218,7 +219,7 @@ func (d *goData) funcs() template.FuncMap {
 	}
 }
 
-var goTemplateLine = regexp.MustCompile(`^template: .*?:(\d+):`)
+var goTemplateLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^template: .*?:(\d+):`) })
 
 // Render implements Renderer. Errors are *TemplateError with the line
 // text/template reports.
@@ -235,7 +236,7 @@ func (g GoTemplate) Render(name string, src []byte, data any) ([]byte, error) {
 	tmplErr := func(err error) error {
 		te := &TemplateError{File: name, Err: err}
 		msg := strings.Replace(err.Error(), "template: "+name+":", "template: :", 1)
-		if m := goTemplateLine.FindStringSubmatch(msg); m != nil {
+		if m := goTemplateLine().FindStringSubmatch(msg); m != nil {
 			te.Line, _ = strconv.Atoi(m[1])
 		}
 		return te

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Action is what an option does when it is met on the command line.
@@ -164,7 +165,9 @@ func (p *Parser) errorf(format string, args ...any) *Exit {
 
 // negNumber is argparse's _negative_number_matcher: such arguments are
 // values, not options, when no option looks like a negative number.
-var negNumber = regexp.MustCompile(`^-\d+$|^-\d*\.\d+$`)
+// (Compiled on first use: most command lines have no argument starting
+// with a dash and a digit, and start-up matters to a command run often.)
+var negNumber = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-\d+$|^-\d*\.\d+$`) })
 
 type match struct {
 	opt      *Option
@@ -210,7 +213,7 @@ func (p *Parser) classify(opts []*Option, arg string) (*match, error) {
 	if len(ms) == 1 {
 		return &ms[0], nil
 	}
-	if negNumber.MatchString(arg) {
+	if negNumber().MatchString(arg) {
 		return nil, nil
 	}
 	if strings.Contains(arg, " ") {
