@@ -96,6 +96,9 @@
 //     renames and after), and a file whose content, mode and owner are
 //     already right is left alone (no "writing" line for it); the original
 //     rewrote every file on every run.
+//   - A directory of the output tree that does not exist yet appears whole
+//     (built under a temporary name and renamed into place), never half
+//     filled, even after a crash.
 //   - Executable templates are killed after config.DefaultExecTimeout (one
 //     minute) and the run fails; the original waited forever.
 //   - SIGINT or SIGTERM cancels the run: a running executable template is
@@ -108,6 +111,14 @@
 // testdata/diff through both the real /usr/bin/os-apply-config and this
 // command and compare exit status, stdout and the whole output tree; the
 // few cases where we differ on purpose say so.
+//
+// # A static binary
+//
+// The command links no C library, even where cgo is on (TestStaticBinary
+// checks it): an image can ship it with no libc to match, and it starts
+// without ld.so. Owners and groups named in .oac files are looked up in
+// /etc/passwd and /etc/group, then through getent(1) for the names those
+// lack (LDAP, SSSD and other NSS sources).
 //
 // # Installing under the name os-config-applier
 //
