@@ -415,13 +415,15 @@ func plan(files []rendered, outDir string) ([]*action, string, error) {
 		return nil, "", fmt.Errorf("output directory %s: %w", outDir, err)
 	}
 	acts := make([]*action, len(files))
-	dirs := map[string]parentDir{}
+	all := make([]action, len(files)) // one allocation for all
+	dirs := dirCache{root: absRoot, m: map[string]parentDir{}}
 	for i, f := range files {
 		rel := filepath.FromSlash(f.tpl.Rel)
 		if !filepath.IsLocal(rel) {
 			return nil, "", fmt.Errorf("%w: template %s: %q is not a local path", ErrUnsafePath, f.tpl.Path, f.tpl.Rel)
 		}
-		a := &action{
+		a := &all[i]
+		*a = action{
 			path:    joinClean(absRoot, rel),
 			display: pyJoin(outDir, f.tpl.Rel),
 			body:    f.body,
@@ -432,18 +434,14 @@ func plan(files []rendered, outDir string) ([]*action, string, error) {
 		dir := a.path[:max(strings.LastIndexByte(a.path, '/'), 1)]
 		a.dir = dir
 		a.wdir = dir
-		if _, ok := dirs[dir]; !ok {
-			real, exists, err := resolveDir(dir)
-			if err != nil {
-				return nil, "", fmt.Errorf("output %s: %w", a.display, err)
-			}
-			dirs[dir] = parentDir{real, exists}
+		if _, err := dirs.resolve(dir); err != nil {
+			return nil, "", fmt.Errorf("output %s: %w", a.display, err)
 		}
 	}
 	// dirs is only read from here on.
 	errs := make([]error, len(files))
 	parallel(len(files), 8, func(i int) {
-		errs[i] = planOne(acts[i], &files[i], realRoot, dirs[acts[i].dir])
+		errs[i] = planOne(acts[i], &files[i], realRoot, dirs.m[acts[i].dir])
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -458,6 +456,58 @@ func plan(files []rendered, outDir string) ([]*action, string, error) {
 type parentDir struct {
 	real   string
 	exists bool
+}
+
+// dirCache resolves the output directories, each as resolveDir does, but
+// from its parent's resolution when that is plain: under a parent that
+// does not exist a directory does not either (no system call), and in one
+// that exists and is no symlink an lstat of the directory itself says it
+// all (where resolveDir walks every component of the path). Anything else
+// (a symlink, an error) takes resolveDir's whole walk.
+type dirCache struct {
+	root string // the output directory, absolute; resolved by the walk
+	m    map[string]parentDir
+}
+
+func (c *dirCache) resolve(dir string) (parentDir, error) {
+	if d, ok := c.m[dir]; ok {
+		return d, nil
+	}
+	d, err := c.resolveFromParent(dir)
+	if err != nil {
+		return d, err
+	}
+	c.m[dir] = d
+	return d, nil
+}
+
+func (c *dirCache) resolveFromParent(dir string) (parentDir, error) {
+	walk := func() (parentDir, error) {
+		real, exists, err := resolveDir(dir)
+		return parentDir{real, exists}, err
+	}
+	i := strings.LastIndexByte(dir, '/')
+	if dir == c.root || i <= 0 || !within(c.root, dir[:i]) {
+		return walk()
+	}
+	parent, base := dir[:i], dir[i+1:]
+	pd, err := c.resolve(parent)
+	switch {
+	case err != nil:
+		return walk() // the error resolveDir gives for dir
+	case !pd.exists:
+		return parentDir{pd.real + "/" + base, false}, nil
+	case pd.real != parent:
+		return walk() // through a symlink
+	}
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return parentDir{dir, false}, nil
+	case err == nil && fi.IsDir():
+		return parentDir{dir, true}, nil
+	}
+	return walk()
 }
 
 // planOne decides what to do with one output file whose parent directory

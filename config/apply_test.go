@@ -859,3 +859,40 @@ func TestJoinClean(t *testing.T) {
 		}
 	}
 }
+
+// dirCache gives what resolveDir gives, for directories that exist, are
+// missing, lie under a missing one, go through symlinks (inside and out of
+// the root), or under a file.
+func TestDirCacheSameAsResolveDir(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, map[string]string{
+		"o/a/b/keep": "k", "o/file": "f", "o/link": "->a", "o/abs": "->" + filepath.Join(dir, "elsewhere"),
+		"elsewhere/x/keep": "k", "o/dangling": "->nowhere", "o/a/loop": "->loop",
+	})
+	root := filepath.Join(dir, "o")
+	dirs := []string{
+		root, root + "/a", root + "/a/b", root + "/a/b/c", root + "/a/b/c/d", root + "/new", root + "/new/x/y",
+		root + "/link", root + "/link/b", root + "/link/new/z", root + "/abs", root + "/abs/x", root + "/abs/new/q",
+		root + "/file/sub", root + "/file/sub/deeper", root + "/dangling/x", root + "/a/loop/x",
+	}
+	for _, order := range [][]string{dirs, reversed(dirs)} {
+		c := dirCache{root: root, m: map[string]parentDir{}}
+		for _, d := range order {
+			got, gerr := c.resolve(d)
+			real, exists, werr := resolveDir(d)
+			if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Error() != werr.Error() {
+				t.Errorf("%s: error %v, resolveDir's %v", d, gerr, werr)
+				continue
+			}
+			if gerr == nil && (got.real != real || got.exists != exists) {
+				t.Errorf("%s: %+v, resolveDir gives %s %v", d, got, real, exists)
+			}
+		}
+	}
+}
+
+func reversed(s []string) []string {
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
+}
