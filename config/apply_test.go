@@ -896,3 +896,52 @@ func reversed(s []string) []string {
 	slices.Reverse(r)
 	return r
 }
+
+func TestCompareWalkOrder(t *testing.T) {
+	// The order a depth-first walk of sorted listings meets directories.
+	walk := []string{"", "a", "a/b", "a/b/c", "a/c", "a-b", "a.b", "a.b/x", "b", "b/a"}
+	for i, x := range walk {
+		for j, y := range walk {
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got := compareWalkOrder(x, y); got != want {
+				t.Errorf("compareWalkOrder(%q, %q) = %d, want %d", x, y, got, want)
+			}
+		}
+	}
+}
+
+// A templates directory that cannot be listed is an error, and of several
+// the one a walk in order meets first: here two branches deeper than
+// PATH_MAX, whose paths cannot be opened; "b", of longer names, fails
+// nearer the root, but a walk in order meets "a"'s failure first.
+func TestFindTemplatesFirstUnreadable(t *testing.T) {
+	dir := t.TempDir()
+	for branch, nameLen := range map[string]int{"a": 200, "b": 250} {
+		r, err := os.OpenRoot(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := branch
+		for range 4300/nameLen + 2 {
+			if err := r.Mkdir(name, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			next, err := r.OpenRoot(name)
+			r.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, name = next, strings.Repeat("d", nameLen)
+		}
+		r.Close()
+	}
+	_, err := FindTemplates(dir)
+	if !errors.Is(err, syscall.ENAMETOOLONG) || !strings.Contains(err.Error(), "read templates directory: open "+dir+"/a/") {
+		t.Fatalf("error %v, want the branch a's ENAMETOOLONG", err)
+	}
+}

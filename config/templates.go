@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -60,25 +61,89 @@ func FindTemplates(root string) ([]Template, error) {
 	return out, nil
 }
 
-// findTemplates is FindTemplates, with what the listing said of each.
+// findTemplates is FindTemplates, with what the listing said of each. The
+// directories of each depth are listed in parallel; an unreadable one is
+// reported as a walk in order would meet it first.
 func findTemplates(root string) ([]listedTemplate, error) {
+	type job struct {
+		rel     string
+		tpls    []listedTemplate
+		subdirs []string
+		err     error
+	}
 	var out []listedTemplate
-	buf := make([]byte, 16<<10)
-	if err := walkTemplates(root, "", &out, buf); err != nil {
-		if errors.Is(err, errRootMissing) {
-			return nil, nil
+	var errs []job
+	level := []string{""}
+	var bufs sync.Pool
+	for len(level) > 0 {
+		jobs := make([]job, len(level))
+		parallel(len(jobs), 1, func(i int) {
+			buf, _ := bufs.Get().(*[]byte)
+			if buf == nil {
+				b := make([]byte, 16<<10)
+				buf = &b
+			}
+			j := &jobs[i]
+			j.rel = level[i]
+			j.tpls, j.subdirs, j.err = listTemplates(root, j.rel, *buf)
+			bufs.Put(buf)
+		})
+		level = nil
+		for _, j := range jobs {
+			if j.err != nil {
+				if j.rel == "" && errors.Is(j.err, errRootMissing) {
+					return nil, nil
+				}
+				errs = append(errs, j)
+				continue
+			}
+			out = append(out, j.tpls...)
+			level = append(level, j.subdirs...)
 		}
-		return nil, err
+	}
+	if len(errs) > 0 {
+		first := slices.MinFunc(errs, func(a, b job) int { return compareWalkOrder(a.rel, b.rel) })
+		return nil, first.err
 	}
 	slices.SortFunc(out, func(a, b listedTemplate) int { return strings.Compare(a.Rel, b.Rel) })
 	return out, nil
 }
 
+// compareWalkOrder orders two directories (slash-separated, relative to
+// the root) as a depth-first walk of sorted listings meets them: component
+// by component, a directory before what it holds.
+func compareWalkOrder(a, b string) int {
+	switch {
+	case a == b:
+		return 0
+	case a == "":
+		return -1
+	case b == "":
+		return 1
+	}
+	for {
+		ac, arest, amore := strings.Cut(a, "/")
+		bc, brest, bmore := strings.Cut(b, "/")
+		if c := strings.Compare(ac, bc); c != 0 {
+			return c
+		}
+		switch {
+		case !amore && !bmore:
+			return 0
+		case !amore:
+			return -1 // a holds b
+		case !bmore:
+			return 1
+		}
+		a, b = arest, brest
+	}
+}
+
 var errRootMissing = errors.New("templates root missing")
 
-// walkTemplates lists the directory rel of root into out, and those below
-// it; buf is getdents(2) scratch.
-func walkTemplates(root, rel string, out *[]listedTemplate, buf []byte) error {
+// listTemplates lists the directory rel of root: its templates and its
+// subdirectories (relative to root); buf is getdents(2) scratch.
+func listTemplates(root, rel string, buf []byte) (tpls []listedTemplate, subdirs []string, err error) {
 	dir := root
 	if rel != "" {
 		dir = pyJoin(root, filepath.FromSlash(rel))
@@ -87,9 +152,9 @@ func walkTemplates(root, rel string, out *[]listedTemplate, buf []byte) error {
 	entries, err := readDir(dir, prefix, buf)
 	if err != nil {
 		if rel == "" && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
-			return errRootMissing
+			return nil, nil, errRootMissing
 		}
-		return fmt.Errorf("read templates directory: %w", err)
+		return nil, nil, fmt.Errorf("read templates directory: %w", err)
 	}
 	for _, e := range entries {
 		// e.path is pyJoin(dir, name), which ends with rel/name.
@@ -104,9 +169,7 @@ func walkTemplates(root, rel string, out *[]listedTemplate, buf []byte) error {
 			}
 		}
 		if isDir {
-			if err := walkTemplates(root, r, out, buf); err != nil {
-				return err
-			}
+			subdirs = append(subdirs, r)
 			continue
 		}
 		if strings.HasSuffix(name, ControlSuffix) {
@@ -125,9 +188,9 @@ func walkTemplates(root, rel string, out *[]listedTemplate, buf []byte) error {
 				}
 			}
 		}
-		*out = append(*out, t)
+		tpls = append(tpls, t)
 	}
-	return nil
+	return tpls, subdirs, nil
 }
 
 // dirent is a directory entry: its path (the listing's prefix and its
