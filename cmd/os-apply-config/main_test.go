@@ -90,7 +90,7 @@ func TestRunKey(t *testing.T) {
 	for _, tt := range tests {
 		var stdout, stderr bytes.Buffer
 		argv := append([]string{"os-apply-config", "--fallback-metadata", "-m", md}, tt.args...)
-		code := run(context.Background(), argv, &stdout, &stderr, getenv)
+		code := run(context.Background(), nil, argv, &stdout, &stderr, getenv)
 		if code != tt.code || stdout.String() != tt.out || !strings.Contains(stderr.String(), tt.inErr) {
 			t.Errorf("%v: code %d stdout %q stderr %q; want %d %q containing %q", tt.args, code, stdout.String(), stderr.String(), tt.code, tt.out, tt.inErr)
 		}
@@ -98,7 +98,7 @@ func TestRunKey(t *testing.T) {
 }
 
 func Example_version() {
-	run(context.Background(), []string{"os-config-applier", "--version"}, os.Stdout, os.Stderr, os.LookupEnv)
+	run(context.Background(), nil, []string{"os-config-applier", "--version"}, os.Stdout, os.Stderr, os.LookupEnv)
 	// Output:
 	// 12.0.0
 }
