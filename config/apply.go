@@ -201,12 +201,9 @@ func syncModeOf(o *ApplyOptions) syncMode {
 
 // rendered is one template's output.
 type rendered struct {
-	tpl     Template
-	fi      fs.FileInfo // stat of the template (symlinks followed)
-	st      statInfo    // where fi points when the template was opened first
-	statErr error
-	body    []byte
-	ctl     Control
+	tpl  Template
+	body []byte
+	ctl  Control
 }
 
 // renderAll renders every template and parses every control file. The
@@ -230,31 +227,34 @@ func renderAll(ctx context.Context, tpls []listedTemplate, data any, o *ApplyOpt
 	// and open then walk one path component, not the whole path.
 	parallelRuns(len(tpls), 16, func(lo, hi int) {
 		var d dirAt
+		var st statInfo // the template's, while it is rendered
 		defer d.close()
 		for i := lo; i < hi; i++ {
 			r := &out[i]
 			r.tpl = tpls[i].Template
 			dfd, name := d.open(r.tpl.Path)
 			fd := -1
+			var fi fs.FileInfo
+			var statErr error
 			if tpls[i].regular {
 				// A regular file when listed: open it, then fstat it,
 				// which is cheaper than a stat by name (and no device
 				// or FIFO is opened unless swapped in since).
-				if fd = openTemplate(dfd, name, r.tpl.Path, &r.st); fd >= 0 {
-					r.fi = &r.st
+				if fd = openTemplate(dfd, name, r.tpl.Path, &st); fd >= 0 {
+					fi = &st
 				}
 			}
 			if fd < 0 {
-				r.fi, r.statErr = statAt(dfd, name, r.tpl.Path)
+				fi, statErr = statAt(dfd, name, r.tpl.Path)
 			}
-			if exe[i] = r.statErr == nil && isExecutableAt(dfd, name, r.fi); exe[i] {
+			if exe[i] = statErr == nil && isExecutableAt(dfd, name, fi); exe[i] {
 				if fd >= 0 {
 					syscall.Close(fd)
 				}
 				continue
 			}
 			if errs[i] = ctx.Err(); errs[i] == nil {
-				errs[i] = renderOne(r, dfd, name, fd, o.Renderer, rdata)
+				errs[i] = renderOne(r, dfd, name, fd, fi, statErr, o.Renderer, rdata)
 			} else if fd >= 0 {
 				syscall.Close(fd)
 			}
@@ -286,16 +286,28 @@ func renderAll(ctx context.Context, tpls []listedTemplate, data any, o *ApplyOpt
 	return out, nil
 }
 
+// ownedRenderer is a Renderer that can render a template it may keep
+// pointing into: src is valid UTF-8 (readTemplate checked it) and is
+// never modified afterwards, so the renderer need not copy it.
+type ownedRenderer interface {
+	renderOwned(name string, src []byte, data any) ([]byte, error)
+}
+
 // renderOne renders a template that is not executable and reads its
 // control file.
 // dfd and name are the template's path relative to an open directory
-// (dirAt.open); fd is the template open (openTemplate, closed here) or -1.
-func renderOne(r *rendered, dfd int, name string, fd int, rd Renderer, data any) error {
-	src, err := readTemplate(dfd, name, fd, r.tpl.Path, r.fi, r.statErr)
+// (dirAt.open); fd is the template open (openTemplate, closed here) or -1;
+// fi and statErr are the result of its stat.
+func renderOne(r *rendered, dfd int, name string, fd int, fi fs.FileInfo, statErr error, rd Renderer, data any) error {
+	src, err := readTemplate(dfd, name, fd, r.tpl.Path, fi, statErr)
 	if err != nil {
 		return err
 	}
-	r.body, err = rd.Render(r.tpl.Path, src, data)
+	if or, ok := rd.(ownedRenderer); ok {
+		r.body, err = or.renderOwned(r.tpl.Path, src, data)
+	} else {
+		r.body, err = rd.Render(r.tpl.Path, src, data)
+	}
 	if err != nil {
 		if te := (*TemplateError)(nil); errors.As(err, &te) {
 			return err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // ErrTemplate is wrapped by every error about a template (see TemplateError).
@@ -84,9 +85,20 @@ func (m Mustache) Render(name string, src []byte, data any) ([]byte, error) {
 	if !utf8.Valid(src) {
 		return nil, &TemplateError{File: name, Line: lineOf(src, firstInvalidUTF8(src)), Err: errors.New("not valid UTF-8")}
 	}
+	return m.render(name, string(src), data)
+}
+
+// renderOwned implements ownedRenderer: the parsed template points into
+// src rather than into a copy of it.
+func (m Mustache) renderOwned(name string, src []byte, data any) ([]byte, error) {
+	return m.render(name, unsafe.String(unsafe.SliceData(src), len(src)), data)
+}
+
+// render renders the valid UTF-8 template tmpl.
+func (m Mustache) render(name, tmpl string, data any) ([]byte, error) {
 	sc := scratches.Get().(*scratch)
 	defer sc.put()
-	tree, err := parseMustacheInto(sc.nodes[:0], string(src), defaultDelims, false)
+	tree, err := parseMustacheInto(sc.nodes[:0], tmpl, defaultDelims, false)
 	sc.nodes = tree
 	if err != nil {
 		err.File = name

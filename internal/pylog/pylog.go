@@ -18,6 +18,7 @@ type Format func(b []byte, t time.Time, level string, r slog.Record, attrs []slo
 // Groups are ignored: Python's formats print no keys.
 type Handler struct {
 	mu     *sync.Mutex
+	buf    *[]byte // the line being made, under mu; reused
 	w      io.Writer
 	level  slog.Leveler
 	format Format
@@ -26,7 +27,7 @@ type Handler struct {
 
 // New returns a Handler writing to w the records at or above level.
 func New(w io.Writer, level slog.Leveler, f Format) *Handler {
-	return &Handler{mu: new(sync.Mutex), w: w, level: level, format: f}
+	return &Handler{mu: new(sync.Mutex), buf: new([]byte), w: w, level: level, format: f}
 }
 
 // Enabled implements slog.Handler.
@@ -38,10 +39,11 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	b := h.format(make([]byte, 0, 64+len(r.Message)), t, LevelName(r.Level), r, h.attrs)
-	b = append(b, '\n')
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	b := h.format((*h.buf)[:0], t, LevelName(r.Level), r, h.attrs)
+	b = append(b, '\n')
+	*h.buf = b
 	_, err := h.w.Write(b)
 	return err
 }
