@@ -397,18 +397,19 @@ const (
 
 // action is what commit does for one file.
 type action struct {
-	kind    actKind
-	path    string // absolute output path
-	dir     string // filepath.Dir(path)
-	display string // the path as the original logs it
-	body    []byte
-	mode    fs.FileMode // with the special bits, for actWrite
-	uid     int         // -1: leave as created
-	gid     int
-	exists  bool
-	tmp     string // the temporary file, once written
-	wdir    string // where the file is written: dir, or its twin in a staging directory
-	staged  *staging
+	kind   actKind
+	path   string // absolute output path
+	dir    string // filepath.Dir(path)
+	outDir string // the output directory as given, and
+	rel    string // the slash-separated path under it: see display
+	body   []byte
+	mode   fs.FileMode // with the special bits, for actWrite
+	uid    int         // -1: leave as created
+	gid    int
+	exists bool
+	tmp    string // the temporary file, once written
+	wdir   string // where the file is written: dir, or its twin in a staging directory
+	staged *staging
 }
 
 // plan checks every output path and decides what to do with each file,
@@ -436,18 +437,19 @@ func plan(files []rendered, outDir string) ([]*action, string, error) {
 		}
 		a := &all[i]
 		*a = action{
-			path:    joinClean(absRoot, rel),
-			display: pyJoin(outDir, f.tpl.Rel),
-			body:    f.body,
-			uid:     -1,
-			gid:     -1,
+			path:   joinClean(absRoot, rel),
+			outDir: outDir,
+			rel:    f.tpl.Rel,
+			body:   f.body,
+			uid:    -1,
+			gid:    -1,
 		}
 		acts[i] = a
 		dir := a.path[:max(strings.LastIndexByte(a.path, '/'), 1)]
 		a.dir = dir
 		a.wdir = dir
 		if _, err := dirs.resolve(dir); err != nil {
-			return nil, "", fmt.Errorf("output %s: %w", a.display, err)
+			return nil, "", fmt.Errorf("output %s: %w", a.display(), err)
 		}
 	}
 	// dirs is only read from here on.
@@ -462,6 +464,10 @@ func plan(files []rendered, outDir string) ([]*action, string, error) {
 	}
 	return acts, absRoot, nil
 }
+
+// display is the output path as the original logs it: the output
+// directory as given joined with the template's path.
+func (a *action) display() string { return pyJoin(a.outDir, a.rel) }
 
 // parentDir is an output file's parent directory: where it resolves to,
 // and whether it exists.
@@ -532,10 +538,10 @@ func planOne(a *action, f *rendered, realRoot string, parent parentDir) error {
 	}
 	real, err := resolveFile(a.path, a.dir, lfi, lerr, parent)
 	if err != nil {
-		return fmt.Errorf("output %s: %w", a.display, err)
+		return fmt.Errorf("output %s: %w", a.display(), err)
 	}
 	if !within(realRoot, real) {
-		return fmt.Errorf("%w: %s resolves to %s, outside %s", ErrUnsafePath, a.display, real, realRoot)
+		return fmt.Errorf("%w: %s resolves to %s, outside %s", ErrUnsafePath, a.display(), real, realRoot)
 	}
 	fi, err := lfi, lerr
 	if lerr == nil && lfi.Mode()&fs.ModeSymlink != 0 {
@@ -545,11 +551,11 @@ func planOne(a *action, f *rendered, realRoot string, parent parentDir) error {
 	case err == nil:
 		a.exists = true
 		if fi.IsDir() {
-			return fmt.Errorf("output %s: %w", a.display, syscall.EISDIR)
+			return fmt.Errorf("output %s: %w", a.display(), syscall.EISDIR)
 		}
 	case errors.Is(err, fs.ErrNotExist):
 	default:
-		return fmt.Errorf("output %s: %w", a.display, err)
+		return fmt.Errorf("output %s: %w", a.display(), err)
 	}
 	if f.ctl.DeleteEmpty && len(f.body) == 0 {
 		a.kind = actSkipEmpty
@@ -679,7 +685,7 @@ func commit(ctx context.Context, acts []*action, root string, mode syncMode, log
 		var err error
 		if a.wdir, a.staged, err = st.dirFor(a.dir); err != nil {
 			rollback()
-			return nil, fmt.Errorf("output %s: %w", a.display, err)
+			return nil, fmt.Errorf("output %s: %w", a.display(), err)
 		}
 	}
 	if err := writeTemps(writes, mode != syncEachFile); err != nil {
@@ -769,24 +775,24 @@ func commit(ctx context.Context, acts []*action, root string, mode syncMode, log
 	for i, a := range acts {
 		switch a.kind {
 		case actUnchanged:
-			logLine(ctx, log, slog.LevelDebug, "unchanged ", a.display)
+			logLine(ctx, log, slog.LevelDebug, "unchanged ", a)
 			res.Unchanged = append(res.Unchanged, a.path)
 			continue
 		case actSkipEmpty:
-			logLine(ctx, log, slog.LevelInfo, "not creating empty ", a.display)
+			logLine(ctx, log, slog.LevelInfo, "not creating empty ", a)
 			continue
 		}
 		if !done[i] && errs[i] == nil {
 			continue // after a failure in its directory
 		}
 		if a.kind == actDelete {
-			logLine(ctx, log, slog.LevelInfo, "deleting ", a.display)
+			logLine(ctx, log, slog.LevelInfo, "deleting ", a)
 		} else {
-			logLine(ctx, log, slog.LevelInfo, "writing ", a.display)
+			logLine(ctx, log, slog.LevelInfo, "writing ", a)
 		}
 		if err := errs[i]; err != nil {
 			if first == nil {
-				first = fmt.Errorf("output %s: %w", a.display, err)
+				first = fmt.Errorf("output %s: %w", a.display(), err)
 			}
 			continue
 		}
@@ -877,7 +883,7 @@ func writeTemps(writes []*action, noSync bool) error {
 				for _, fd := range fds {
 					syscall.Close(fd)
 				}
-				return fmt.Errorf("output %s: %w", a.display, err)
+				return fmt.Errorf("output %s: %w", a.display(), err)
 			}
 			a.tmp = name // from now on, rollback removes it
 			fds = append(fds, fd)
@@ -926,7 +932,7 @@ func writeTempsByDir(writes []*action) error {
 				}
 			}
 			if err != nil {
-				errs[i] = fmt.Errorf("output %s: %w", a.display, err)
+				errs[i] = fmt.Errorf("output %s: %w", a.display(), err)
 				return
 			}
 		}
@@ -949,7 +955,7 @@ func finishTemp(fd int, a *action, noSync bool) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("output %s: %w", a.display, &fs.PathError{Op: "sync", Path: a.tmp, Err: err})
+		return fmt.Errorf("output %s: %w", a.display(), &fs.PathError{Op: "sync", Path: a.tmp, Err: err})
 	}
 	return nil
 }
@@ -1408,14 +1414,19 @@ func (fi *statInfo) Mode() fs.FileMode {
 	return m
 }
 
-// logLine logs verb+path at level, as log.Log would but without recording
-// the caller's program counter (which slog takes with runtime.Callers on
-// every record, costing more than writing a small file): records from
-// Apply carry no source position.
-func logLine(ctx context.Context, log *slog.Logger, level slog.Level, verb, path string) {
+// logLine logs verb and a's path (display) at level, as log.Log would
+// but without recording the caller's program counter (which slog takes
+// with runtime.Callers on every record, costing more than writing a small
+// file): records from Apply carry no source position.
+func logLine(ctx context.Context, log *slog.Logger, level slog.Level, verb string, a *action) {
 	h := log.Handler()
 	if !h.Enabled(ctx, level) {
 		return
 	}
-	h.Handle(ctx, slog.NewRecord(time.Now(), level, verb+path, 0))
+	// verb+a.display() in one string.
+	sep := "/"
+	if a.outDir == "" || strings.HasSuffix(a.outDir, "/") {
+		sep = ""
+	}
+	h.Handle(ctx, slog.NewRecord(time.Now(), level, verb+a.outDir+sep+a.rel, 0))
 }

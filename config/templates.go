@@ -71,7 +71,7 @@ func findTemplates(root string) ([]listedTemplate, error) {
 		subdirs []string
 		err     error
 	}
-	var out []listedTemplate
+	var done [][]listedTemplate // per directory listed
 	var errs []job
 	level := []string{""}
 	var bufs sync.Pool
@@ -97,7 +97,7 @@ func findTemplates(root string) ([]listedTemplate, error) {
 				errs = append(errs, j)
 				continue
 			}
-			out = append(out, j.tpls...)
+			done = append(done, j.tpls)
 			level = append(level, j.subdirs...)
 		}
 	}
@@ -105,6 +105,7 @@ func findTemplates(root string) ([]listedTemplate, error) {
 		first := slices.MinFunc(errs, func(a, b job) int { return compareWalkOrder(a.rel, b.rel) })
 		return nil, first.err
 	}
+	out := slices.Concat(done...)
 	slices.SortFunc(out, func(a, b listedTemplate) int { return strings.Compare(a.Rel, b.Rel) })
 	return out, nil
 }
@@ -156,6 +157,7 @@ func listTemplates(root, rel string, buf []byte) (tpls []listedTemplate, subdirs
 		}
 		return nil, nil, fmt.Errorf("read templates directory: %w", err)
 	}
+	tpls = make([]listedTemplate, 0, len(entries))
 	for _, e := range entries {
 		// e.path is pyJoin(dir, name), which ends with rel/name.
 		name, p := e.name(), e.path
@@ -232,6 +234,11 @@ func readDir(dir, prefix string, buf []byte) ([]dirent, error) {
 	var out []dirent
 	for {
 		n, err := retryEINTR(func() (int, error) { return unix.Getdents(fd, buf) })
+		if out == nil && n > 0 {
+			// A record takes 24 bytes and the name, padded to 8: most
+			// names are short.
+			out = make([]dirent, 0, n/32+1)
+		}
 		if err != nil {
 			return nil, &fs.PathError{Op: "readdirent", Path: dir, Err: err}
 		}
