@@ -228,6 +228,7 @@ func renderAll(ctx context.Context, tpls []listedTemplate, data any, o *ApplyOpt
 	parallelRuns(len(tpls), 16, func(lo, hi int) {
 		var d dirAt
 		var st statInfo // the template's, while it is rendered
+		var buf []byte  // its source, for an ownedRenderer
 		defer d.close()
 		for i := lo; i < hi; i++ {
 			r := &out[i]
@@ -254,7 +255,7 @@ func renderAll(ctx context.Context, tpls []listedTemplate, data any, o *ApplyOpt
 				continue
 			}
 			if errs[i] = ctx.Err(); errs[i] == nil {
-				errs[i] = renderOne(r, dfd, name, fd, fi, statErr, o.Renderer, rdata)
+				errs[i] = renderOne(r, dfd, name, fd, fi, statErr, o.Renderer, rdata, &buf)
 			} else if fd >= 0 {
 				syscall.Close(fd)
 			}
@@ -286,9 +287,10 @@ func renderAll(ctx context.Context, tpls []listedTemplate, data any, o *ApplyOpt
 	return out, nil
 }
 
-// ownedRenderer is a Renderer that can render a template it may keep
-// pointing into: src is valid UTF-8 (readTemplate checked it) and is
-// never modified afterwards, so the renderer need not copy it.
+// ownedRenderer is a Renderer that need not copy a template's source:
+// src is valid UTF-8 (readTemplate checked it), and the renderer reads it
+// only during the call, after which the buffer is reused for the next
+// template.
 type ownedRenderer interface {
 	renderOwned(name string, src []byte, data any) ([]byte, error)
 }
@@ -297,13 +299,22 @@ type ownedRenderer interface {
 // control file.
 // dfd and name are the template's path relative to an open directory
 // (dirAt.open); fd is the template open (openTemplate, closed here) or -1;
-// fi and statErr are the result of its stat.
-func renderOne(r *rendered, dfd int, name string, fd int, fi fs.FileInfo, statErr error, rd Renderer, data any) error {
-	src, err := readTemplate(dfd, name, fd, r.tpl.Path, fi, statErr)
+// fi and statErr are the result of its stat. An ownedRenderer gets the
+// source in *buf, reused from one template to the next.
+func renderOne(r *rendered, dfd int, name string, fd int, fi fs.FileInfo, statErr error, rd Renderer, data any, buf *[]byte) error {
+	or, owned := rd.(ownedRenderer)
+	var scratch []byte
+	if owned {
+		scratch = (*buf)[:0]
+	}
+	src, err := readTemplate(dfd, name, fd, r.tpl.Path, fi, statErr, scratch)
 	if err != nil {
 		return err
 	}
-	if or, ok := rd.(ownedRenderer); ok {
+	if owned {
+		if cap(src) > cap(*buf) {
+			*buf = src[:0]
+		}
 		r.body, err = or.renderOwned(r.tpl.Path, src, data)
 	} else {
 		r.body, err = rd.Render(r.tpl.Path, src, data)
@@ -338,7 +349,7 @@ func readControl(r *rendered) error {
 // fi and statErr are the result of stat(path); dfd and name are path
 // relative to an open directory (dirAt.open); fd is path open
 // (openTemplate; closed here) or -1.
-func readTemplate(dfd int, name string, fd int, path string, fi fs.FileInfo, statErr error) ([]byte, error) {
+func readTemplate(dfd int, name string, fd int, path string, fi fs.FileInfo, statErr error, buf []byte) ([]byte, error) {
 	if fd >= 0 {
 		defer syscall.Close(fd)
 	}
@@ -352,9 +363,9 @@ func readTemplate(dfd int, name string, fd int, path string, fi fs.FileInfo, sta
 	var src []byte
 	var err error
 	if fd >= 0 {
-		src, err = readOpen(fd, path, fi.Size())
+		src, err = readOpen(fd, path, fi.Size(), buf)
 	} else {
-		src, err = readFileAt(dfd, name, path, fi.Size())
+		src, err = readFileAt(dfd, name, path, fi.Size(), buf)
 	}
 	if err != nil {
 		return nil, &TemplateError{File: path, Err: err}
@@ -967,12 +978,12 @@ func finishTemp(fd int, a *action, noSync bool) error {
 
 // readFile is os.ReadFile; size is the expected size (a hint).
 func readFile(path string, size int64) ([]byte, error) {
-	return readFileAt(unix.AT_FDCWD, path, path, size)
+	return readFileAt(unix.AT_FDCWD, path, path, size, nil)
 }
 
-// readFileAt is readFile of name relative to the directory dfd; errors
-// name path.
-func readFileAt(dfd int, name, path string, size int64) ([]byte, error) {
+// readFileAt is readFile of name relative to the directory dfd, into buf
+// if it is big enough (nil: a new buffer); errors name path.
+func readFileAt(dfd int, name, path string, size int64, buf []byte) ([]byte, error) {
 	fd, err := retryEINTR(func() (int, error) {
 		return unix.Openat(dfd, name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	})
@@ -980,7 +991,7 @@ func readFileAt(dfd int, name, path string, size int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
-	return readOpen(fd, path, size)
+	return readOpen(fd, path, size, buf)
 }
 
 // openTemplate opens the template name in the directory dfd (path is its
@@ -1002,16 +1013,20 @@ func openTemplate(dfd int, name, path string, fi *statInfo) int {
 	return fd
 }
 
-// readOpen reads the open file fd to its end; size is the expected size
-// (a hint); errors name path.
-func readOpen(fd int, path string, size int64) ([]byte, error) {
+// readOpen reads the open file fd to its end, into buf if it is big
+// enough (nil: a new buffer); size is the expected size (a hint); errors
+// name path.
+func readOpen(fd int, path string, size int64, buf []byte) ([]byte, error) {
 	// One byte more than the size, so that the first read can come short
 	// and end it; 512 when the size says nothing (0 for /proc files).
 	c := size + 1
 	if size <= 0 {
 		c = 512
 	}
-	buf := make([]byte, 0, c)
+	if int64(cap(buf)) < c {
+		buf = make([]byte, 0, c)
+	}
+	buf = buf[:0]
 	for {
 		if len(buf) == cap(buf) {
 			buf = slices.Grow(buf, cap(buf))

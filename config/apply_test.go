@@ -945,3 +945,32 @@ func TestFindTemplatesFirstUnreadable(t *testing.T) {
 		t.Fatalf("error %v, want the branch a's ENAMETOOLONG", err)
 	}
 }
+
+// Templates are read into a buffer reused from one to the next: what the
+// renderer keeps beyond a template (here the compiled delimiter patterns,
+// keyed by the delimiters) must not point into it.
+func TestApplyReusedSourceBuffer(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{}
+	want := map[string]string{}
+	sets := [][2]string{{"<%", "%>"}, {"[[", "]]"}, {"<%%", "%%>"}, {"((", "))"}}
+	for i := range 64 {
+		d := sets[i%len(sets)]
+		name := fmt.Sprintf("t/f%02d", i)
+		files[name] = fmt.Sprintf("{{=%s %s=}}%d %sa%s %sb.c%s\n", d[0], d[1], i, d[0], d[1], d[0], d[1])
+		want[fmt.Sprintf("f%02d", i)] = fmt.Sprintf("%d x y\n", i)
+	}
+	tree(t, dir, files)
+	md := metadata(t, `{"a": "x", "b": {"c": "y"}}`)
+	for range 3 {
+		out := t.TempDir()
+		if _, err := Apply(t.Context(), md, &ApplyOptions{TemplatesDir: filepath.Join(dir, "t"), OutputDir: out, NoSync: true}); err != nil {
+			t.Fatal(err)
+		}
+		for name, w := range want {
+			if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(b) != w {
+				t.Errorf("%s: %q %v, want %q", name, b, err, w)
+			}
+		}
+	}
+}

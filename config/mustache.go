@@ -239,7 +239,9 @@ func tagRE(d delims) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, err
 	}
-	tagREs.Store(d, re)
+	// The key is copied: d's strings may point into a template's source,
+	// whose buffer is reused (renderOwned).
+	tagREs.Store(delims{strings.Clone(d.open), strings.Clone(d.close)}, re)
 	return re, nil
 }
 
@@ -646,7 +648,9 @@ func (r *mrender) nodes(dst []byte, nodes []mnode, depth int) ([]byte, error) {
 			if depth >= maxPartialDepth {
 				return nil, fmt.Errorf("partial %q: nested more than %d deep", key, maxPartialDepth)
 			}
-			src, ok, err := r.m.Partials(key)
+			// A copy: key may point into a source buffer that is reused
+			// (renderOwned), and a loader may keep its argument.
+			src, ok, err := r.m.Partials(strings.Clone(key))
 			if err != nil {
 				return nil, fmt.Errorf("partial %q: %w", key, err)
 			}
