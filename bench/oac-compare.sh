@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Times Debian's Python os-apply-config and ours side by side on the same
 # deterministically generated inputs (see bench/oac-compare/main.go):
-# 1 MB metadata with 200 templates, 1,000 small templates, --key on the
-# 1 MB file, and --version start-up. Prints median wall and CPU times and
-# the speed-up. Needs python3-os-apply-config (apt-get install it).
+# 1 MB metadata with 200 templates, 1,000 small templates (fresh, and
+# again over an earlier run's tree), --key on the 1 MB file, and
+# --version start-up. Prints median wall and CPU times, the speed-up, and
+# the floor (the least any tool must do on the filesystem used; see
+# bench/oac-compare/doc.go). Needs python3-os-apply-config (apt-get
+# install it).
 #
 # Usage: bench/oac-compare.sh [-n RUNS] [-only big-meta-200,small-1000,...]
 #        [-dir /dev/shm/oac]   (work on tmpfs: times the tools, not the disk)
