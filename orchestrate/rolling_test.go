@@ -105,7 +105,11 @@ func TestStackTimeout(t *testing.T) {
 	h := newHarness(t)
 	block := &blockType{release: make(chan struct{})}
 	h.types.Register("Test::Block", block)
-	e, err := Open(t.Context(), filepath.Join(h.dir, "t.state"), &Options{Types: h.types, Timeout: time.Millisecond})
+	// The create times out (b blocks until then); the rollback gets a new
+	// timeout of the same length to delete b, which returns at once. Long
+	// enough that the rollback's journal writes fit under load (1 ms did
+	// not, with four busy loops beside the race-enabled suite).
+	e, err := Open(t.Context(), filepath.Join(h.dir, "t.state"), &Options{Types: h.types, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
