@@ -1056,10 +1056,10 @@ type createModes struct {
 	exact, inexact []uint32
 }
 
-// openTemp creates a new file ".oac-tmp-<random>" (or name, when not "")
-// in dir holding body,
-// owned by uid:gid (-1: unchanged) and with mode (chowned first, so that no
-// special bit is lost), and returns it open. With modes (nil: always
+// openTemp creates a new file ".oac-tmp-<random>" (or name, when not "",
+// in a staging directory) in dir holding body, owned by uid:gid (-1:
+// unchanged) and with mode (chowned first, so that no special bit is
+// lost), and returns it open with its path. With modes (nil: always
 // chmod), a new file of a plain mode is created with that mode and its
 // fchmod skipped once an fstat in this directory has shown the mode to
 // come out exact.

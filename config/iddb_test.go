@@ -102,28 +102,37 @@ func TestIDLookupSameAsOSUser(t *testing.T) {
 // db, by name and by id, and compares with os/user.
 func compareWithOSUser(t *testing.T, db idDB) {
 	t.Helper()
-	for _, e := range systemEntries(t, "/etc/passwd") {
-		u, err := user.Lookup(e.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id, ok := db.lookup(false, false, e.name); !ok || strconv.Itoa(id) != u.Uid {
-			t.Errorf("user %s: %d, %v; os/user says %s", e.name, id, ok, u.Uid)
-		}
-		if id, ok := db.lookup(false, true, u.Uid); !ok || strconv.Itoa(id) != u.Uid {
-			t.Errorf("uid %s: %d, %v", u.Uid, id, ok)
-		}
-	}
-	for _, e := range systemEntries(t, "/etc/group") {
-		g, err := user.LookupGroup(e.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if id, ok := db.lookup(true, false, e.name); !ok || strconv.Itoa(id) != g.Gid {
-			t.Errorf("group %s: %d, %v; os/user says %s", e.name, id, ok, g.Gid)
-		}
-		if id, ok := db.lookup(true, true, g.Gid); !ok || strconv.Itoa(id) != g.Gid {
-			t.Errorf("gid %s: %d, %v", g.Gid, id, ok)
+	for _, d := range []struct {
+		file  string
+		group bool
+		osID  func(name string) (string, error) // os/user's id of name
+	}{
+		{"/etc/passwd", false, func(n string) (string, error) {
+			u, err := user.Lookup(n)
+			if err != nil {
+				return "", err
+			}
+			return u.Uid, nil
+		}},
+		{"/etc/group", true, func(n string) (string, error) {
+			g, err := user.LookupGroup(n)
+			if err != nil {
+				return "", err
+			}
+			return g.Gid, nil
+		}},
+	} {
+		for _, e := range systemEntries(t, d.file) {
+			want, err := d.osID(e.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id, ok := db.lookup(d.group, false, e.name); !ok || strconv.Itoa(id) != want {
+				t.Errorf("%s %s: %d, %v; os/user says %s", d.file, e.name, id, ok, want)
+			}
+			if id, ok := db.lookup(d.group, true, want); !ok || strconv.Itoa(id) != want {
+				t.Errorf("%s id %s: %d, %v", d.file, want, id, ok)
+			}
 		}
 	}
 }

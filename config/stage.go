@@ -99,7 +99,9 @@ func (s *stager) dirFor(dir string) (string, *staging, error) {
 }
 
 // mkdirTemp makes a new directory ".oac-tmp-dir-<random>" in parent, mode
-// 0755 less the umask (as mkdirAll), and returns its path.
+// 0755 less the umask (as mkdirAll), and returns its path. (os.MkdirTemp
+// makes 0700, and a chmod after it would ignore the umask, unlike the
+// original's makedirs.)
 func mkdirTemp(parent string) (string, error) {
 	var err error
 	for range 100 {
